@@ -1,0 +1,42 @@
+# Two commands (see README.md):  make book   — build the site;   make test — run every test.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= book
+
+.PHONY: book test unit notebooks sync site-smoke benchmark clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	touch $(STAMP)
+
+## make book: execute the chapters at $(PROFILE) (cached) and write the site to _build/html
+book: $(STAMP)
+	TOPO_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --builder html
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+## make test: unit tests + doctests, notebook pairs in sync, nbval at smoke, clean -W smoke build
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests topohelpers
+	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) TOPO_CACHE=$${TOPO_CACHE:-$$HOME/.cache/topohelpers} \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks --nbval-cell-timeout=900
+	$(MAKE) --no-print-directory site-smoke
+
+site-smoke: $(STAMP)
+	rm -rf _build/smoke
+	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) \
+	  $(BIN)/jupyter-book build . --builder html --path-output _build/smoke -W --keep-going
+	$(BIN)/python scripts/check_site.py _build/smoke/_build/html
+
+## make sync: regenerate every .ipynb from its .md twin (run after editing a chapter)
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/*.md
+
+clean:
+	rm -rf _build

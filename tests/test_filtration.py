@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+import topohelpers as th
+
+
+@pytest.mark.parametrize("k, p", [(1, 0.5), (5, 0.3), (20, 0.1), (49, 1.0)])
+def test_density_filtration_keeps_floor_pn_densest_points_like_brute_force(rng, k, p):
+    X = rng.normal(size=(50, 3)) * rng.uniform(0.2, 2, size=(50, 1))
+    Y, idx = th.density_filtration(X, k=k, p=p, return_index=True)
+    D = cdist(X, X)
+    rho = np.sort(D, axis=1)[:, k]  # column 0 is the point itself
+    assert len(idx) == int(np.floor(p * len(X)))
+    assert set(idx) == set(np.argsort(rho, kind="stable")[: len(idx)])
+    assert rho[idx].max() <= np.sort(rho)[len(idx) - 1] + 1e-12
+    np.testing.assert_array_equal(Y, X[idx])
+
+
+def test_knn_distance_does_not_count_the_point_itself():
+    np.testing.assert_allclose(th.knn_distance([[0.0], [1.0], [3.0]], k=1), [1, 1, 2])
+
+
+def test_filtration_removes_clutter_around_a_circle(rng):
+    circle, _ = th.primary_circle(300, noise=0.05, random_state=0)
+    clutter = th.normalize(rng.normal(size=(300, 9)))
+    _, idx = th.density_filtration(np.r_[circle, clutter], k=10, p=0.4, return_index=True)
+    assert np.mean(idx < 300) > 0.95
+
+
+@pytest.mark.parametrize("kwargs, word", [({"k": 10, "p": 0.5}, "k=10"), ({"k": 0, "p": 0.5}, "k"),
+                                          ({"k": 2, "p": 0}, "p"), ({"k": 2, "p": 1.5}, "p"),
+                                          ({"k": 2, "p": 0.01}, "p")])
+def test_density_filtration_rejects_bad_arguments(rng, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        th.density_filtration(rng.normal(size=(10, 2)), **kwargs)

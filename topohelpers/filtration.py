@@ -1,0 +1,57 @@
+"""Density filtration p(k, p, X): keep the densest fraction of a point cloud."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_array
+
+
+def knn_distance(X, k: int) -> np.ndarray:
+    """Distance from each point to its k-th nearest neighbour (a point is not its own).
+
+    Examples
+    --------
+    >>> knn_distance([[0.0], [1.0], [3.0]], k=1)
+    array([1., 1., 2.])
+    """
+    X = check_array(X, dtype=np.float64)
+    n = X.shape[0]
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    if k >= n:
+        raise ValueError(f"k={k} must be smaller than the number of points n={n}.")
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    # column 0 is the point itself (distance 0) unless duplicates tie with it; either way
+    # the (k+1)-th smallest distance over all points including itself is the k-th neighbour.
+    return dist[:, k]
+
+
+def density_filtration(X, k: int, p: float, *, return_index: bool = False):
+    """p(k, p, X): the ⌊p·n⌋ points with the smallest k-th-neighbour distance.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    k : int, 1 <= k < n
+        Which neighbour measures the density (large k = smooth, global density).
+    p : float, 0 < p <= 1
+        Fraction of points kept.
+    return_index : bool
+        Also return the indices of the kept points into ``X`` (densest first).
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [0.05], [0.2], [5.0]])
+    >>> density_filtration(X, k=2, p=0.5, return_index=True)[1]
+    array([1, 0])
+    """
+    X = check_array(X, dtype=np.float64)
+    if not (0 < p <= 1):
+        raise ValueError(f"p must be a fraction in (0, 1], got {p!r}.")
+    m = int(np.floor(p * X.shape[0]))
+    if m < 1:
+        raise ValueError(f"p={p} keeps no point of n={X.shape[0]}: raise p or pass more points.")
+    rho = knn_distance(X, k)
+    idx = np.argsort(rho, kind="stable")[:m]
+    return (X[idx], idx) if return_index else X[idx]

@@ -1,0 +1,121 @@
+"""Ideal 3×3 filters: the primary circle, the Klein bottle and the three-circle model.
+
+All filters are evaluated on the grid x, y ∈ {−1, 0, 1} (x grows to the right, y grows
+upward, so the top row has y = 1), flattened row-major, mean-centred and scaled to unit
+norm (Carlsson, Ishkhanov, de Silva & Zomorodian 2008).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .weights import normalize
+
+_Y, _X = np.meshgrid([1.0, 0.0, -1.0], [-1.0, 0.0, 1.0], indexing="ij")
+GRID_X = _X.ravel()
+GRID_Y = _Y.ravel()
+_EX = GRID_X / np.linalg.norm(GRID_X)
+_EY = GRID_Y / np.linalg.norm(GRID_Y)
+
+
+def _rng(random_state):
+    return np.random.default_rng(random_state)
+
+
+def _noisy(F, noise, rng):
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}.")
+    if noise:
+        F = F + noise * rng.standard_normal(F.shape)
+    return normalize(F)
+
+
+def primary_filter(theta) -> np.ndarray:
+    """P(θ) = cos θ·x + sin θ·y, normalized: an edge whose gradient points along θ."""
+    theta = np.atleast_1d(np.asarray(theta, dtype=np.float64))
+    return normalize(np.cos(theta)[:, None] * GRID_X + np.sin(theta)[:, None] * GRID_Y)
+
+
+def klein_filter(theta, phi) -> np.ndarray:
+    """K(θ, φ) = cos φ·t² + sin φ·t with t = x cos θ + y sin θ, normalized.
+
+    φ = π/2 gives the primary circle (edges); φ = 0 gives lines. K(θ+π, φ) = K(θ, −φ).
+    """
+    theta, phi = np.broadcast_arrays(np.atleast_1d(theta), np.atleast_1d(phi))
+    t = np.cos(theta)[:, None] * GRID_X + np.sin(theta)[:, None] * GRID_Y
+    return normalize(np.cos(phi)[:, None] * t**2 + np.sin(phi)[:, None] * t)
+
+
+def primary_circle(n: int, *, noise: float = 0.0, random_state=None):
+    """Sample n filters of the primary circle at uniform random angles.
+
+    Returns ``(X, theta)`` with X of shape (n, 9). ``noise`` is the standard deviation of
+    Gaussian noise added to each unit filter before renormalizing.
+
+    Examples
+    --------
+    >>> X, theta = primary_circle(5, random_state=0)
+    >>> X.shape, np.allclose(np.linalg.norm(X, axis=1), 1)
+    ((5, 9), True)
+    """
+    _check_n(n)
+    rng = _rng(random_state)
+    theta = rng.uniform(0, 2 * np.pi, n)
+    return _noisy(primary_filter(theta), noise, rng), theta
+
+
+def klein_bottle(n: int, *, noise: float = 0.0, random_state=None):
+    """Sample n filters of the Klein bottle K(θ, φ), θ ∈ [0, π), φ ∈ [0, 2π).
+
+    Returns ``(X, theta, phi)``.
+    """
+    _check_n(n)
+    rng = _rng(random_state)
+    theta = rng.uniform(0, np.pi, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    return _noisy(klein_filter(theta, phi), noise, rng), theta, phi
+
+
+def three_circle(n: int, *, noise: float = 0.0, random_state=None):
+    """Sample the three-circle model: the primary circle and the secondary circles at θ = 0, π/2.
+
+    A third of the points on each circle. Returns ``(X, circle)`` with ``circle`` in
+    {0: primary, 1: secondary θ=0 (vertical structure), 2: secondary θ=π/2 (horizontal)}.
+    """
+    _check_n(n)
+    rng = _rng(random_state)
+    circle = np.arange(n) % 3
+    angle = rng.uniform(0, 2 * np.pi, n)
+    F = np.empty((n, 9))
+    F[circle == 0] = primary_filter(angle[circle == 0])
+    for c, theta in ((1, 0.0), (2, np.pi / 2)):
+        F[circle == c] = klein_filter(theta, angle[circle == c])
+    return _noisy(F, noise, rng), circle
+
+
+def fit_primary_circle(X):
+    """Angle of each 3×3 filter on the primary circle and its residual distance to it.
+
+    θ maximizes ⟨x, P(θ)⟩ (closed form: the angle of x's projection onto the x- and
+    y-gradients); the residual is ‖x̂ − P(θ)‖ for the normalized filter x̂, in [0, 2]:
+    0 on the circle, √2 for a filter orthogonal to every edge.
+
+    Examples
+    --------
+    >>> th, res = fit_primary_circle(primary_filter([0.5, 2.0]))
+    >>> th.round(6), res.round(6)
+    (array([0.5, 2. ]), array([0., 0.]))
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 9:
+        raise ValueError(f"X must hold flattened 3×3 filters, shape (n, 9); got {X.shape}.")
+    Xn = normalize(X)
+    a, b = Xn @ _EX, Xn @ _EY
+    theta = np.mod(np.arctan2(b, a), 2 * np.pi)
+    residual = np.sqrt(np.clip(2 - 2 * np.hypot(a, b), 0, None))
+    return theta, residual
+
+
+def _check_n(n):
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}.")

@@ -1,0 +1,175 @@
+"""Drawings: filters, barcodes, Mapper graphs (static and interactive). Computing happens
+elsewhere; every function here takes results and returns the matplotlib axes or HTML."""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+from .persistence import Persistence
+
+
+def _square(F, image_shape):
+    F = np.asarray(F, dtype=np.float64)
+    if F.ndim == 1:
+        F = F[None]
+    if image_shape is None:
+        s = int(round(np.sqrt(F.shape[1])))
+        image_shape = (s, s)
+    if np.prod(image_shape) != F.shape[1]:
+        raise ValueError(f"image_shape {image_shape} does not hold {F.shape[1]} values per filter.")
+    return F.reshape(len(F), *image_shape)
+
+
+def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, axes=None, cmap="gray"):
+    """Draw filters (rows of ``F``) as small gray images, each scaled symmetrically about 0.
+
+    Returns the array of axes.
+    """
+    imgs = _square(F, image_shape)
+    n = len(imgs)
+    if axes is None:
+        nrows = int(np.ceil(n / ncols))
+        _, axes = plt.subplots(nrows, min(ncols, n), figsize=(1.1 * min(ncols, n), 1.2 * nrows), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i < n:
+            v = np.abs(imgs[i]).max() or 1.0
+            ax.imshow(imgs[i], cmap=cmap, vmin=-v, vmax=v)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    return axes
+
+
+def plot_barcode(pers: Persistence, *, dims=(0, 1), max_bars: int = 40, axes=None, title=None):
+    """Barcodes, one panel per homology dimension, longest bars on top.
+
+    Essential bars (infinite death) are drawn to the right edge with an arrow head.
+    Only the ``max_bars`` longest bars of each dimension are drawn (the title says how many
+    there are in all).
+    """
+    if not isinstance(pers, Persistence):
+        raise ValueError("pers must be a Persistence (from th.rips).")
+    if axes is None:
+        _, axes = plt.subplots(1, len(dims), figsize=(4 * len(dims), 3), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    finite = np.concatenate([d[np.isfinite(d[:, 1]), 1] for d in pers.dgms if len(d)] or [np.ones(1)])
+    right = 1.1 * finite.max() if len(finite) else 1.0
+    for ax, dim in zip(axes, dims):
+        d = pers.dgms[dim]
+        order = np.argsort(-(d[:, 1] - d[:, 0]), kind="stable")[:max_bars]
+        for row, (b, e) in enumerate(d[order][::-1]):
+            inf = not np.isfinite(e)
+            ax.plot([b, right if inf else e], [row, row], lw=2.5, color=f"C{dim}", solid_capstyle="butt")
+            if inf:
+                ax.plot(right, row, ">", color=f"C{dim}", ms=5)
+        ax.set_yticks([])
+        ax.set_xlim(0, right * 1.03)
+        ax.set_xlabel("scale")
+        shown = f", {len(order)} longest" if len(d) > len(order) else ""
+        ax.set_title(f"H{dim}: {len(d)} bars{shown}" if title is None else f"{title} — H{dim}", fontsize=10)
+    return axes
+
+
+def plot_diagram(pers: Persistence, *, ax=None, title=None):
+    """Persistence diagram of every computed dimension (persim's drawing)."""
+    from persim import plot_diagrams
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    plot_diagrams(pers.dgms, ax=ax, show=False, title=title)
+    return ax
+
+
+def _node_positions(mapper):
+    import networkx as nx
+
+    if mapper.lens_.shape[1] >= 2:
+        return {k: mapper.lens_[m, :2].mean(axis=0) for k, m in mapper.nodes_.items()}
+    return nx.spring_layout(mapper.G_, seed=0)
+
+
+def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=None, cmap="jet", title=None):
+    """Static drawing of a fitted :class:`~topohelpers.mapper.Mapper` graph.
+
+    Nodes sit at the mean lens value of their members (a spring layout for a 1-D lens),
+    coloured and sized by the number of points they hold (red = many, as in the papers).
+    With ``X`` (the filters), the mean filter of ``n_thumbnails`` large nodes spread around
+    the drawing is shown beside them.
+    """
+    if not hasattr(mapper, "G_"):
+        raise ValueError("mapper is not fitted: call Mapper(...).fit(X) first.")
+    G, pos = mapper.G_, _node_positions(mapper)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 7))
+    nodes = list(G.nodes)
+    sizes = np.array([G.nodes[k]["size"] for k in nodes], dtype=float)
+    xy = np.array([pos[k] for k in nodes]) if nodes else np.zeros((0, 2))
+    for a, b in G.edges:
+        ax.plot(*np.c_[pos[a], pos[b]], color="0.6", lw=0.5, zorder=1)
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=sizes, s=10 + 60 * sizes / max(sizes.max(), 1), cmap=cmap,
+                    zorder=2, edgecolors="k", linewidths=0.2)
+    plt.colorbar(sc, ax=ax, shrink=0.6, label="points in node")
+    if X is not None and n_thumbnails and nodes:
+        means = mapper.node_means(X)
+        centre = xy.mean(axis=0)
+        ang = np.arctan2(xy[:, 1] - centre[1], xy[:, 0] - centre[0])
+        reach = np.abs(xy - centre).max()
+        sector = np.floor((ang + np.pi) / (2 * np.pi) * n_thumbnails).astype(int)
+        for s in np.unique(sector):
+            i = np.flatnonzero(sector == s)[np.argmax(sizes[sector == s])]
+            img = _square(means[nodes[i]], image_shape)[0]
+            v = np.abs(img).max() or 1.0
+            box = OffsetImage(img, zoom=max(12 / img.shape[0], 1), cmap="gray", norm=plt.Normalize(-v, v))
+            direction = (xy[i] - centre) / (np.linalg.norm(xy[i] - centre) or 1)
+            ab = AnnotationBbox(box, xy[i], xybox=centre + direction * reach * 1.25, xycoords="data",
+                                arrowprops=dict(arrowstyle="-", color="0.4", lw=0.6), frameon=True, pad=0.1)
+            ax.add_artist(ab)
+        lim = reach * 1.45
+        ax.set_xlim(centre[0] - lim, centre[0] + lim)
+        ax.set_ylim(centre[1] - lim, centre[1] + lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([]); ax.set_yticks([])
+    s = mapper.summary_
+    ax.set_title(title or f"Mapper({mapper.resolution}, {mapper.gain}): {s.n_nodes} nodes, "
+                 f"{s.n_components} components, {s.n_loops} loops", fontsize=10)
+    return ax
+
+
+def _png_data_uri(img) -> str:
+    v = np.abs(img).max() or 1.0
+    buf = io.BytesIO()
+    plt.imsave(buf, img, cmap="gray", vmin=-v, vmax=v, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def mapper_html(mapper, X, *, image_shape=None, title="Mapper graph") -> str:
+    """Interactive KeplerMapper page of a fitted Mapper: nodes coloured by size, and each
+    member filter shown as a small image in the node's tooltip. Returns the HTML text."""
+    import kmapper as km
+
+    if not hasattr(mapper, "graph_"):
+        raise ValueError("mapper is not fitted: call Mapper(...).fit(X) first.")
+    imgs = _square(X, image_shape)
+    if len(imgs) != mapper.n_points_:
+        raise ValueError(f"X has {len(imgs)} rows but the Mapper was fitted on {mapper.n_points_}.")
+    tips = np.array([f'<img src="{_png_data_uri(im)}" width="24" height="24" '
+                     'style="image-rendering:pixelated;margin:1px">' for im in imgs])
+    return km.KeplerMapper(verbose=0).visualize(
+        mapper.graph_, color_values=np.ones(len(imgs)), color_function_name="points in node",
+        node_color_function="sum", custom_tooltips=tips, save_file=False, title=title,
+    )
+
+
+def show_html(page: str, *, height: int = 620):
+    """Embed a whole HTML page in a notebook or book page (an iframe with ``srcdoc``)."""
+    from IPython.display import HTML
+
+    return HTML(f'<iframe srcdoc="{_html.escape(page, quote=True)}" width="100%" height="{height}" '
+                'style="border:1px solid #ddd" loading="lazy"></iframe>')
