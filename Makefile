@@ -23,7 +23,7 @@ book: $(STAMP)
 
 ## make test: unit tests + doctests, notebook pairs in sync, nbval at smoke, clean -W smoke build
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests topohelpers
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests topohelpers
 	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) TOPO_CACHE=$${TOPO_CACHE:-$$HOME/.cache/topohelpers} \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks --nbval-cell-timeout=900
 	$(MAKE) --no-print-directory site-smoke
