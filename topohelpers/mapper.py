@@ -265,7 +265,11 @@ def ball_mapper(X, eps: float) -> nx.Graph:
     >>> GraphSummary.of(ball_mapper(np.c_[np.cos(theta), np.sin(theta)], eps=0.3)).n_cycles
     1
     """
-    from pyballmapper import BallMapper
+    import warnings
+
+    with warnings.catch_warnings():   # pyballmapper imports tqdm.autonotebook, which warns without ipywidgets
+        warnings.simplefilter("ignore")
+        from pyballmapper import BallMapper
 
     X = check_array(X, dtype=np.float64)
     if not (isinstance(eps, (int, float, np.number)) and eps > 0):

@@ -26,16 +26,19 @@ def _square(F, image_shape):
     return F.reshape(len(F), *image_shape)
 
 
-def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, axes=None, cmap="gray"):
+def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, title=None, axes=None, cmap="gray"):
     """Draw filters (rows of ``F``) as small gray images, each scaled symmetrically about 0.
 
-    Returns the array of axes.
+    ``titles`` label each filter, ``title`` the whole figure. Returns the array of axes.
     """
     imgs = _square(F, image_shape)
     n = len(imgs)
     if axes is None:
         nrows = int(np.ceil(n / ncols))
-        _, axes = plt.subplots(nrows, min(ncols, n), figsize=(1.1 * min(ncols, n), 1.2 * nrows), squeeze=False)
+        fig, axes = plt.subplots(nrows, min(ncols, n), figsize=(1.1 * min(ncols, n), 1.15 * nrows + 0.4 * (title is not None)),
+                                 squeeze=False, layout="constrained")
+        if title is not None:
+            fig.suptitle(title)
     axes = np.asarray(axes).ravel()
     for i, ax in enumerate(axes):
         ax.set_axis_off()
