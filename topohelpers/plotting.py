@@ -41,8 +41,10 @@ def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, title=None
             fig.suptitle(title)
     axes = np.asarray(axes).ravel()
     for i, ax in enumerate(axes):
-        ax.set_axis_off()
-        if i < n:
+        ax.set_xticks([]); ax.set_yticks([])        # keep the frame: white pixels stay visible
+        if i >= n:
+            ax.set_axis_off()
+        else:
             v = np.abs(imgs[i]).max() or 1.0
             ax.imshow(imgs[i], cmap=cmap, vmin=-v, vmax=v)
             if titles is not None:
