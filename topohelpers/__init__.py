@@ -12,6 +12,8 @@ from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, nat
 from .filtration import density_filtration, knn_distance
 from .ideal import (fit_primary_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
+from .models import build_c, build_m
+from .training import BatchStreams, EnsembleM, TrainedEnsemble, train_ensemble
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, variance_normalize)
 from .persistence import Persistence, rips

@@ -1,0 +1,112 @@
+"""The papers' CNNs in Keras 3 (backend-agnostic: TensorFlow, JAX or PyTorch).
+
+M(X, Y, Z) (Gabrielsson & Carlsson, Table I): conv 3×3×X ReLU → maxpool 2×2 → conv 3×3×Y
+ReLU → maxpool 2×2 → FC Z ReLU → dropout 0.5 → 10 softmax; 'same' padding. Y = 0 removes
+the second conv block, Z = 0 removes the FC block (and its dropout).
+
+C(X, Y, Z) (Table II, CIFAR): conv 3×3×X ReLU → 3×3 maxpool stride 2 → LRN → conv 3×3×Y
+ReLU → 2×2 maxpool stride 1 → LRN → FC Z ReLU → 10 softmax; trained with L2 weight decay.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _check_sizes(X, Y, Z):
+    for name, v in (("X", X), ("Y", Y), ("Z", Z)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer (0 removes the block), got {v!r}.")
+    if X < 1:
+        raise ValueError("X must be >= 1: every network here has a first conv layer.")
+
+
+def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10) -> list:
+    """The layers of M(X, Y, Z) in order (shared by the single model and the ensemble branches)."""
+    keras = _keras()
+    L = keras.layers
+    _check_sizes(X, Y, Z)
+    out = [L.Conv2D(X, 3, padding="same", activation="relu", name=f"{prefix}conv1"), L.MaxPooling2D(2, name=f"{prefix}pool1")]
+    if Y:
+        out += [L.Conv2D(Y, 3, padding="same", activation="relu", name=f"{prefix}conv2"), L.MaxPooling2D(2, name=f"{prefix}pool2")]
+    out += [L.Flatten(name=f"{prefix}flatten")]
+    if Z:
+        out += [L.Dense(Z, activation="relu", name=f"{prefix}fc"), L.Dropout(0.5, name=f"{prefix}dropout")]
+    out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout")]
+    return out
+
+
+def build_m(X: int, Y: int, Z: int, *, input_shape=(28, 28, 1), n_classes: int = 10, seed: int | None = None):
+    """A single M(X, Y, Z) network (uncompiled).
+
+    Examples
+    --------
+    >>> model = build_m(64, 32, 64)          # doctest: +SKIP
+    >>> [w.shape for w in model.get_weights()][:2]   # doctest: +SKIP
+    [(3, 3, 1, 64), (64,)]
+    """
+    keras = _keras()
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(input_shape), *m_layers(X, Y, Z, n_classes=n_classes)], name=f"M_{X}_{Y}_{Z}")
+
+
+@functools.lru_cache(maxsize=None)
+def _lrn_layer_class():
+    keras = _keras()
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="topohelpers")
+    class LRN(keras.layers.Layer):
+        """Local response normalization across channels (AlexNet / TF ``local_response_normalization``):
+        x / (bias + alpha · Σ_{|j−c|≤r} x_j²)^beta, defaults as TensorFlow's CIFAR-10 tutorial
+        (r = 4, bias = 1, alpha = 0.001/9, beta = 0.75)."""
+
+        def __init__(self, depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, **kwargs):
+            super().__init__(**kwargs)
+            self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
+
+        def call(self, x):
+            r = self.depth_radius
+            sq = ops.square(x)
+            c = x.shape[-1]
+            padded = ops.pad(sq, [[0, 0]] * (len(x.shape) - 1) + [[r, r]])
+            total = sum(padded[..., i : i + c] for i in range(2 * r + 1))
+            return x / ops.power(self.bias + self.alpha * total, self.beta)
+
+        def get_config(self):
+            return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias,
+                    "alpha": self.alpha, "beta": self.beta}
+
+    return LRN
+
+
+def build_c(X: int, Y: int, Z: int, *, input_shape=(24, 24, 3), n_classes: int = 10, weight_decay: float = 0.004,
+            seed: int | None = None):
+    """A single C(X, Y, Z) network (uncompiled); L2 weight decay on conv and FC kernels."""
+    keras = _keras()
+    L = keras.layers
+    _check_sizes(X, Y, Z)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    LRN = _lrn_layer_class()
+    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
+    layers = [keras.Input(input_shape),
+              L.Conv2D(X, 3, padding="same", activation="relu", kernel_regularizer=reg, name="conv1"),
+              L.MaxPooling2D(3, strides=2, padding="same", name="pool1"), LRN(name="lrn1")]
+    if Y:
+        layers += [L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg, name="conv2"),
+                   L.MaxPooling2D(2, strides=1, padding="same", name="pool2"), LRN(name="lrn2")]
+    layers += [L.Flatten(name="flatten")]
+    if Z:
+        layers += [L.Dense(Z, activation="relu", kernel_regularizer=reg, name="fc")]
+    layers += [L.Dense(n_classes, activation="softmax", name="readout")]
+    return keras.Sequential(layers, name=f"C_{X}_{Y}_{Z}")

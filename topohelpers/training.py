@@ -1,0 +1,382 @@
+"""Batched ensemble training: N independent M(X, Y, Z) networks trained as one model.
+
+Each member has its own initialization and its own shuffled stream of training batches,
+its loss enters the total as a separate term (so its gradient is exactly its own), and
+Adam keeps per-parameter state: the members are as independent as N separate runs, but
+one optimizer step trains all of them. Two layouts compute the same thing:
+
+- ``"branches"``: N parallel copies of the network in one Keras model. Best on a CPU,
+  where one small network already keeps the cores busy.
+- ``"grouped"``: the N networks fused into grouped convolutions and batched matrix
+  products, one kernel per layer for all members. Best on a GPU, which one small network
+  cannot fill.
+
+Trained weights, snapshots and accuracies are cached on disk keyed by the full
+configuration, so rebuilding a chapter never retrains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cache import cached
+from .models import m_layers
+from .weights import spatial_filters
+
+STRATEGIES = ("auto", "branches", "grouped")
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def default_strategy() -> str:
+    """``"grouped"`` when an accelerator is visible to the Keras backend, else ``"branches"``."""
+    keras = _keras()
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            gpu = any(d.platform != "cpu" for d in jax.devices())
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            gpu = bool(tf.config.list_physical_devices("GPU"))
+        elif backend == "torch":
+            import torch
+
+            gpu = torch.cuda.is_available()
+        else:
+            gpu = False
+    except Exception:
+        gpu = False
+    return "grouped" if gpu else "branches"
+
+
+# ------------------------------------------------------------------ the grouped layout
+
+def _grouped_layers():
+    keras = _keras()
+    from keras import ops
+
+    class EnsembleDense(keras.layers.Layer):
+        """N independent dense layers: (B, N, in) -> (B, N, out), kernel (N, in, out)."""
+
+        def __init__(self, n_members, units, activation=None, **kwargs):
+            super().__init__(**kwargs)
+            self.n_members, self.units = n_members, units
+            self.activation = keras.activations.get(activation)
+
+        def build(self, input_shape):
+            fan_in = input_shape[-1]
+            limit = float(np.sqrt(6.0 / (fan_in + self.units)))   # Glorot uniform of one member
+            self.kernel = self.add_weight(shape=(self.n_members, fan_in, self.units), name="kernel",
+                                          initializer=keras.initializers.RandomUniform(-limit, limit))
+            self.bias = self.add_weight(shape=(self.n_members, self.units), name="bias", initializer="zeros")
+
+        def call(self, x):
+            return self.activation(ops.einsum("bni,nio->bno", x, self.kernel) + self.bias)
+
+    class MemberFlatten(keras.layers.Layer):
+        """(B, h, w, N·c) member-major channels -> (B, N, h·w·c), each member flattened like Flatten."""
+
+        def __init__(self, n_members, **kwargs):
+            super().__init__(**kwargs)
+            self.n_members = n_members
+
+        def call(self, x):
+            _, h, w, nc = x.shape
+            c = nc // self.n_members
+            x = ops.reshape(x, (-1, h, w, self.n_members, c))
+            x = ops.transpose(x, (0, 3, 1, 2, 4))
+            return ops.reshape(x, (-1, self.n_members, h * w * c))
+
+    return EnsembleDense, MemberFlatten
+
+
+def _grouped_conv(keras, n_members, filters, c_in, name):
+    limit = float(np.sqrt(6.0 / (9 * c_in + 9 * filters)))     # Glorot uniform of one member's kernel
+    return keras.layers.Conv2D(n_members * filters, 3, padding="same", activation="relu", groups=n_members,
+                               kernel_initializer=keras.initializers.RandomUniform(-limit, limit), name=name)
+
+
+# ------------------------------------------------------------------ the ensemble
+
+@dataclass
+class EnsembleM:
+    """N members of M(X, Y, Z) as one Keras model.
+
+    ``model`` maps (B, h, w, N·c) — member i's images in channels [i·c, (i+1)·c) — to
+    (B, N, n_classes) class probabilities. ``member_weights(i)`` gives member i's weights in
+    the order of a plain ``build_m(X, Y, Z).get_weights()``.
+    """
+
+    sizes: tuple
+    n_members: int
+    input_shape: tuple = (28, 28, 1)
+    n_classes: int = 10
+    strategy: str = "branches"
+    seed: int = 0
+    model: object = field(init=False, repr=False)
+
+    def __post_init__(self):
+        keras = _keras()
+        X, Y, Z = self.sizes
+        if not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
+            raise ValueError(f"n_members must be a positive integer, got {self.n_members!r}.")
+        if self.strategy == "auto":
+            self.strategy = default_strategy()
+        if self.strategy not in STRATEGIES[1:]:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}.")
+        keras.utils.set_random_seed(self.seed)
+        h, w, c = self.input_shape
+        N = self.n_members
+        inp = keras.Input((h, w, N * c))
+        if self.strategy == "branches":
+            outs = []
+            for i in range(N):
+                x = inp[..., i * c:(i + 1) * c]
+                for layer in m_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes):
+                    x = layer(x)
+                outs.append(x)
+            out = keras.ops.stack(outs, axis=1)
+        else:
+            EnsembleDense, MemberFlatten = _grouped_layers()
+            L = keras.layers
+            x = _grouped_conv(keras, N, X, c, "conv1")(inp)
+            x = L.MaxPooling2D(2, name="pool1")(x)
+            if Y:
+                x = _grouped_conv(keras, N, Y, X, "conv2")(x)
+                x = L.MaxPooling2D(2, name="pool2")(x)
+            x = MemberFlatten(N, name="flatten")(x)
+            if Z:
+                x = EnsembleDense(N, Z, activation="relu", name="fc")(x)
+                x = L.Dropout(0.5, name="dropout")(x)
+            out = EnsembleDense(N, self.n_classes, activation="softmax", name="readout")(x)
+        self.model = keras.Model(inp, out, name=f"ensemble_{N}xM_{X}_{Y}_{Z}_{self.strategy}")
+
+    # the per-member view --------------------------------------------------------
+    def member_weights(self, i: int) -> list:
+        """Member ``i``'s weights, in the order of ``build_m(X, Y, Z).get_weights()``."""
+        if not 0 <= i < self.n_members:
+            raise ValueError(f"member i={i} is out of range: there are {self.n_members} members.")
+        if self.strategy == "branches":
+            return [np.asarray(w) for layer in self.model.layers if layer.name.startswith(f"m{i}_")
+                    for w in layer.get_weights()]
+        out = []
+        for layer in self.model.layers:
+            ws = layer.get_weights()
+            if not ws:
+                continue
+            k, b = (np.asarray(w) for w in ws)
+            if k.ndim == 4:                      # grouped conv: output channels are member-major
+                f = k.shape[-1] // self.n_members
+                out += [k[..., i * f:(i + 1) * f], b[i * f:(i + 1) * f]]
+            else:                                # EnsembleDense
+                out += [k[i], b[i]]
+        return out
+
+    def stacked_weights(self) -> list:
+        """Every weight of the plain layout, stacked over members: arrays of shape (N, ...)."""
+        per_member = [self.member_weights(i) for i in range(self.n_members)]
+        return [np.stack(ws) for ws in zip(*per_member)]
+
+    def set_stacked_weights(self, stacked: list) -> None:
+        """Inverse of :meth:`stacked_weights`."""
+        if self.strategy == "branches":
+            for i in range(self.n_members):
+                ws = iter(s[i] for s in stacked)
+                for layer in self.model.layers:
+                    if layer.name.startswith(f"m{i}_") and layer.get_weights():
+                        layer.set_weights([next(ws) for _ in layer.get_weights()])
+            return
+        it = iter(stacked)
+        for layer in self.model.layers:
+            if not layer.get_weights():
+                continue
+            k, b = next(it), next(it)
+            if k.ndim == 5:                      # (N, 3, 3, c_in, f) -> (3, 3, c_in, N·f)
+                layer.set_weights([np.concatenate(list(k), axis=-1), b.reshape(-1)])
+            else:
+                layer.set_weights([k, b])
+
+    def conv_kernels(self) -> dict:
+        """The conv kernels, stacked over members: {"conv1": (N, 3, 3, c_in, X), ...}."""
+        stacked = self.stacked_weights()
+        kernels = [w for w in stacked if w.ndim == 5]
+        return {f"conv{j + 1}": k for j, k in enumerate(kernels)}
+
+    def predict(self, x, batch_size: int = 512) -> np.ndarray:
+        """Class probabilities of every member on the same images: (n, N, n_classes)."""
+        x = _with_channels(x, self.input_shape)
+        tiled = np.concatenate([x] * self.n_members, axis=-1)
+        return np.asarray(self.model.predict(tiled, batch_size=batch_size, verbose=0))
+
+
+def _with_channels(x, input_shape):
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == len(input_shape):           # (n, h, w) grayscale
+        x = x[..., None]
+    if tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"images have shape {x.shape[1:]}, the networks expect {tuple(input_shape)}.")
+    return x
+
+
+def member_loss(y_true, y_pred):
+    """Σ over members of each member's cross-entropy: y_true (B, N) labels, y_pred (B, N, C).
+
+    Keras averages this over the batch, so every member's term is its own mean loss and its
+    gradient does not depend on N."""
+    keras = _keras()
+    ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)   # (B, N)
+    return keras.ops.sum(ce, axis=-1)
+
+
+class BatchStreams:
+    """Independent shuffled batch streams, one per member, over the same training set.
+
+    Member i draws a fresh permutation of the training set every epoch from its own
+    generator, seeded with (seed, i). ``next()`` returns x of shape (B, h, w, N·c) and y of
+    shape (B, N).
+    """
+
+    def __init__(self, x, y, n_members: int, batch_size: int, seed: int = 0):
+        if batch_size < 1 or batch_size > len(x):
+            raise ValueError(f"batch_size must be in [1, {len(x)}] (the training-set size), got {batch_size}.")
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} images but y has {len(y)} labels.")
+        self.x, self.y = x, np.asarray(y)
+        self.n_members, self.batch_size = n_members, batch_size
+        self.rngs = [np.random.default_rng([seed, i]) for i in range(n_members)]
+        self.orders = [r.permutation(len(x)) for r in self.rngs]
+        self.pos = 0
+
+    def indices(self) -> np.ndarray:
+        """The next (N, B) training indices."""
+        n, B = len(self.x), self.batch_size
+        if self.pos + B > n:
+            self.orders = [r.permutation(n) for r in self.rngs]
+            self.pos = 0
+        idx = np.stack([o[self.pos:self.pos + B] for o in self.orders])
+        self.pos += B
+        return idx
+
+    def next(self):
+        idx = self.indices()
+        xb = self.x[idx]                                   # (N, B, h, w, c)
+        xb = np.moveaxis(xb, 0, -2)                        # (B, h, w, N, c)
+        return xb.reshape(*xb.shape[:3], -1), self.y[idx].T
+
+
+@dataclass(frozen=True, repr=False)
+class TrainedEnsemble:
+    """What training leaves: per-member weights, conv-kernel snapshots, test accuracy."""
+
+    config: dict
+    weights: list                  # plain-layout weights stacked over members, each (N, ...)
+    snapshots: dict                # step -> {"conv1": (N, 3, 3, c_in, X), ...}
+    test_accuracy: np.ndarray      # (N,)
+    loss: np.ndarray               # (steps,) summed member loss per step
+    source: str
+
+    @property
+    def n_members(self) -> int:
+        return int(self.config["n_members"])
+
+    def kernels(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
+        """Conv kernels of every member, (N, 3, 3, c_in, c_out), at the end or at a snapshot step."""
+        if step is None:
+            convs = [w for w in self.weights if w.ndim == 5]
+            table = {f"conv{j + 1}": k for j, k in enumerate(convs)}
+        else:
+            if step not in self.snapshots:
+                raise ValueError(f"no snapshot at step={step}: snapshots were taken at {sorted(self.snapshots)}.")
+            table = self.snapshots[step]
+        if layer not in table:
+            raise ValueError(f"layer={layer!r} is not a conv layer of these networks: choose from {sorted(table)}.")
+        return table[layer]
+
+    def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
+        """Spatial filters pooled over all members: (N·c_in·c_out, 9), member-major."""
+        return np.concatenate([spatial_filters(k) for k in self.kernels(layer, step)])
+
+    def member_model(self, i: int):
+        """A plain Keras M(X, Y, Z) model carrying member ``i``'s trained weights."""
+        from .models import build_m
+
+        X, Y, Z = self.config["sizes"]
+        model = build_m(X, Y, Z, input_shape=tuple(self.config["input_shape"]))
+        model.set_weights([w[i] for w in self.weights])
+        return model
+
+    def __repr__(self):
+        acc = self.test_accuracy
+        X, Y, Z = self.config["sizes"]
+        return (f"TrainedEnsemble({self.n_members} × M({X},{Y},{Z}), {self.config['steps']} steps of batch "
+                f"{self.config['batch_size']}; test accuracy mean {acc.mean():.4f} "
+                f"[{acc.min():.4f}, {acc.max():.4f}]; data: {self.source})")
+
+
+def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int = 40_000, batch_size: int = 128,
+                   learning_rate: float = 1e-3, seed: int = 0, snapshots=(), strategy: str = "auto",
+                   use_cache: bool = True, progress: bool = True) -> TrainedEnsemble:
+    """Train ``n_members`` independent M(X, Y, Z) networks on ``data`` (a :class:`~topohelpers.data.Dataset`)
+    with Adam, as one batched model; cached on disk by the full configuration.
+
+    ``snapshots`` lists the iterations after which the conv kernels are saved (0 = at
+    initialization). The cache key holds the sizes, members, steps, batch size, learning
+    rate, seed, snapshots, data source and size, Keras backend and layout, so any change
+    retrains and nothing else does.
+    """
+    keras = _keras()
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    snapshots = sorted({int(s) for s in snapshots})
+    if snapshots and (snapshots[0] < 0 or snapshots[-1] > steps):
+        raise ValueError(f"snapshots must lie in [0, steps={steps}], got {snapshots}.")
+    strategy = default_strategy() if strategy == "auto" else strategy
+    x_train = np.asarray(data.x_train, dtype=np.float32)
+    x_train = x_train[..., None] if x_train.ndim == 3 else x_train       # grayscale gets a channel axis
+    input_shape = tuple(int(s) for s in x_train.shape[1:])
+    config = {"sizes": [int(s) for s in sizes], "n_members": int(n_members), "steps": int(steps),
+              "batch_size": int(batch_size), "learning_rate": float(learning_rate), "seed": int(seed),
+              "snapshots": snapshots, "strategy": strategy, "backend": keras.backend.backend(),
+              "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test),
+              "input_shape": list(input_shape)}
+
+    def compute():
+        ens = EnsembleM(tuple(sizes), int(n_members), input_shape=input_shape, strategy=strategy, seed=seed)
+        ens.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=member_loss)
+        streams = BatchStreams(x_train, data.y_train, int(n_members), int(batch_size), seed=seed)
+        arrays, losses = {}, np.zeros(steps, dtype=np.float32)
+        if 0 in snapshots:
+            arrays.update({f"snap0_{k}": v for k, v in ens.conv_kernels().items()})
+        bar = range(steps)
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(bar, desc=f"{n_members} × M{tuple(sizes)}", mininterval=2.0)
+        for step in bar:
+            xb, yb = streams.next()
+            losses[step] = float(np.asarray(ens.model.train_on_batch(xb, yb)).ravel()[0])
+            if step + 1 in snapshots:
+                arrays.update({f"snap{step + 1}_{k}": v for k, v in ens.conv_kernels().items()})
+        probs = ens.predict(data.x_test)
+        arrays["test_accuracy"] = (probs.argmax(-1) == np.asarray(data.y_test)[:, None]).mean(axis=0)
+        arrays["loss"] = losses
+        arrays.update({f"w{j}": w for j, w in enumerate(ens.stacked_weights())})
+        return arrays
+
+    arrays = cached(config, compute, name="ensemble") if use_cache else compute()
+    weights = [arrays[f"w{j}"] for j in range(sum(k.startswith("w") for k in arrays))]
+    snaps: dict = {}
+    for key, v in arrays.items():
+        if key.startswith("snap"):
+            step, layer = key[4:].split("_", 1)
+            snaps.setdefault(int(step), {})[layer] = v
+    return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source)
