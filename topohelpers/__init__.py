@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, natural_patches)
-from .filtration import density_filtration, knn_distance
+from .filtration import density_filtration, knn_distance, scaled_k
 from .ideal import (fit_primary_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
 from .models import build_c, build_m
@@ -17,7 +17,8 @@ from .training import BatchStreams, EnsembleM, TrainedEnsemble, train_ensemble
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, variance_normalize)
 from .persistence import Persistence, rips
-from .plotting import mapper_html, plot_barcode, plot_diagram, plot_filters, plot_mapper, show_html
+from .plotting import (mapper_html, plot_barcode, plot_diagram, plot_filters, plot_grid, plot_mapper,
+                       show_html)
 from .profile import PROFILES, by_profile, profile
 from .reportcard import ReportCard, glue, load_rows, reportcard_dir
 from .weights import dense_vectors, normalize, spatial_filters

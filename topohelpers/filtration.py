@@ -55,3 +55,21 @@ def density_filtration(X, k: int, p: float, *, return_index: bool = False):
     rho = knn_distance(X, k)
     idx = np.argsort(rho, kind="stable")[:m]
     return (X[idx], idx) if return_index else X[idx]
+
+
+def scaled_k(k_paper: int, n_paper: int, n: int) -> int:
+    """The neighbour count that measures density at the same relative scale as a paper's
+    ``k_paper`` did on ``n_paper`` points: ``k = round(k_paper · n / n_paper)``, at least 1
+    and below ``n``. A smaller cloud (fewer networks) keeps the method's k/n.
+
+    Examples
+    --------
+    >>> scaled_k(200, 6400, 6400), scaled_k(200, 6400, 1024), scaled_k(10, 204_800, 32_768)
+    (200, 32, 2)
+    """
+    for name, v in (("k_paper", k_paper), ("n_paper", n_paper), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+    if n < 2:
+        raise ValueError(f"n={n} points are too few for a density estimate.")
+    return int(min(max(1, round(k_paper * n / n_paper)), n - 1))

@@ -178,3 +178,28 @@ def show_html(page: str, *, height: int = 620):
 
     return HTML(f'<iframe srcdoc="{_html.escape(page, quote=True)}" width="100%" height="{height}" '
                 'style="border:1px solid #ddd" loading="lazy"></iframe>')
+
+
+def plot_grid(values, xticklabels, yticklabels, *, ax=None, xlabel="", ylabel="", title="", marks=None,
+              fmt=".1f", cmap="viridis"):
+    """A parameter grid as an annotated heat map (rows = y, columns = x); cells where ``marks``
+    is True are outlined. Used for the stability sweeps."""
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(yticklabels), len(xticklabels)):
+        raise ValueError(f"values has shape {values.shape}, labels give {(len(yticklabels), len(xticklabels))}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1 + 0.9 * values.shape[1], 1 + 0.6 * values.shape[0]))
+    finite = np.where(np.isfinite(values), values, np.nan)
+    ax.imshow(finite, cmap=cmap, aspect="auto", origin="lower")
+    top = np.nanmax(finite) if np.isfinite(finite).any() else 1
+    for (i, j), v in np.ndenumerate(values):
+        text = "∞" if np.isinf(v) else format(int(v) if fmt == "d" else v, fmt)
+        ax.text(j, i, text, ha="center", va="center", color="white" if v < 0.6 * top else "black", fontsize=9)
+        if marks is not None and np.asarray(marks)[i, j]:
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+    ax.set_xticks(range(len(xticklabels)), [str(x) for x in xticklabels])
+    ax.set_yticks(range(len(yticklabels)), [str(y) for y in yticklabels])
+    ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.set_title(title, fontsize=10)
+    return ax

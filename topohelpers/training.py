@@ -17,6 +17,7 @@ configuration, so rebuilding a chapter never retrains.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -283,6 +284,7 @@ class TrainedEnsemble:
     test_accuracy: np.ndarray      # (N,)
     loss: np.ndarray               # (steps,) summed member loss per step
     source: str
+    seconds: float                 # wall time the training took when it ran (not when loaded from the cache)
 
     @property
     def n_members(self) -> int:
@@ -318,7 +320,7 @@ class TrainedEnsemble:
         acc = self.test_accuracy
         X, Y, Z = self.config["sizes"]
         return (f"TrainedEnsemble({self.n_members} × M({X},{Y},{Z}), {self.config['steps']} steps of batch "
-                f"{self.config['batch_size']}; test accuracy mean {acc.mean():.4f} "
+                f"{self.config['batch_size']} in {self.seconds:.0f} s; test accuracy mean {acc.mean():.4f} "
                 f"[{acc.min():.4f}, {acc.max():.4f}]; data: {self.source})")
 
 
@@ -350,6 +352,7 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
               "input_shape": list(input_shape)}
 
     def compute():
+        start = time.perf_counter()
         ens = EnsembleM(tuple(sizes), int(n_members), input_shape=input_shape, strategy=strategy, seed=seed)
         ens.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=member_loss)
         streams = BatchStreams(x_train, data.y_train, int(n_members), int(batch_size), seed=seed)
@@ -358,7 +361,11 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
             arrays.update({f"snap0_{k}": v for k, v in ens.conv_kernels().items()})
         bar = range(steps)
         if progress:
-            from tqdm.auto import tqdm
+            import warnings
+
+            with warnings.catch_warnings():       # without ipywidgets tqdm.auto warns, then prints text bars
+                warnings.simplefilter("ignore")
+                from tqdm.auto import tqdm
 
             bar = tqdm(bar, desc=f"{n_members} × M{tuple(sizes)}", mininterval=2.0)
         for step in bar:
@@ -370,6 +377,7 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
         arrays["test_accuracy"] = (probs.argmax(-1) == np.asarray(data.y_test)[:, None]).mean(axis=0)
         arrays["loss"] = losses
         arrays.update({f"w{j}": w for j, w in enumerate(ens.stacked_weights())})
+        arrays["seconds"] = np.array(time.perf_counter() - start)
         return arrays
 
     arrays = cached(config, compute, name="ensemble") if use_cache else compute()
@@ -379,4 +387,5 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
         if key.startswith("snap"):
             step, layer = key[4:].split("_", 1)
             snaps.setdefault(int(step), {})[layer] = v
-    return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source)
+    return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source,
+                           float(arrays["seconds"]))
