@@ -8,12 +8,15 @@ per idea (``profile``, ``data``, ``cache``, ``weights``, ``filtration``, ``mappe
 __version__ = "0.1.0"
 
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
-from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, natural_patches)
+from .activation import maximize_activation
+from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, load_shapes, natural_patches,
+                   synthetic_shapes)
 from .filtration import density_filtration, knn_distance, scaled_k
-from .ideal import (fit_primary_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
+from .ideal import (fit_primary_circle, fit_three_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
-from .models import build_c, build_m
-from .training import BatchStreams, EnsembleM, TrainedEnsemble, train_ensemble
+from .models import build_c, build_m, build_report2017
+from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
+                       train_network)
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, variance_normalize)
 from .persistence import Persistence, rips

@@ -119,3 +119,22 @@ def fit_primary_circle(X):
 def _check_n(n):
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}.")
+
+
+def fit_three_circle(X, *, n_samples: int = 720):
+    """Nearest point of the three-circle model for each 3×3 filter.
+
+    Returns ``(circle, angle, residual)``: which circle is nearest (0 = primary, 1 =
+    secondary at θ = 0, 2 = secondary at θ = π/2), the angle along it (θ for the primary
+    circle, φ for a secondary one) and the Euclidean distance of the normalized filter to that
+    nearest ideal filter, found among ``n_samples`` points per circle.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 9:
+        raise ValueError(f"X must hold flattened 3×3 filters, shape (n, 9); got {X.shape}.")
+    a = np.linspace(0, 2 * np.pi, n_samples, endpoint=False)
+    ideal = np.concatenate([primary_filter(a), klein_filter(np.zeros_like(a), a), klein_filter(np.full_like(a, np.pi / 2), a)])
+    sim = normalize(X) @ ideal.T
+    best = sim.argmax(axis=1)
+    residual = np.sqrt(np.clip(2 - 2 * sim[np.arange(len(X)), best], 0, None))
+    return best // n_samples, a[best % n_samples], residual

@@ -110,3 +110,23 @@ def build_c(X: int, Y: int, Z: int, *, input_shape=(24, 24, 3), n_classes: int =
         layers += [L.Dense(Z, activation="relu", kernel_regularizer=reg, name="fc")]
     layers += [L.Dense(n_classes, activation="softmax", name="readout")]
     return keras.Sequential(layers, name=f"C_{X}_{Y}_{Z}")
+
+
+def build_report2017(*, n_classes: int = 10, input_shape=(28, 28, 1), seed: int | None = None):
+    """The CNN of Gabrielsson's 2017 report (§4), after TensorFlow's "Deep MNIST" tutorial it
+    extends: conv 512 @5×5 ReLU → maxpool 2 → conv 128 @5×5 ReLU → maxpool 2 → FC 1024 ReLU →
+    dropout 0.5 → softmax. Kernels start from a truncated normal with standard deviation 0.1
+    and biases at 0.1, as in that tutorial (the report writes "variance 0.1")."""
+    keras = _keras()
+    L = keras.layers
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    init = dict(kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
+                bias_initializer=keras.initializers.Constant(0.1))
+    return keras.Sequential([
+        keras.Input(input_shape),
+        L.Conv2D(512, 5, padding="same", activation="relu", name="conv1", **init), L.MaxPooling2D(2, name="pool1"),
+        L.Conv2D(128, 5, padding="same", activation="relu", name="conv2", **init), L.MaxPooling2D(2, name="pool2"),
+        L.Flatten(name="flatten"), L.Dense(1024, activation="relu", name="fc", **init), L.Dropout(0.5, name="dropout"),
+        L.Dense(n_classes, activation="softmax", name="readout", **init),
+    ], name="report2017")

@@ -359,15 +359,7 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
         arrays, losses = {}, np.zeros(steps, dtype=np.float32)
         if 0 in snapshots:
             arrays.update({f"snap0_{k}": v for k, v in ens.conv_kernels().items()})
-        bar = range(steps)
-        if progress:
-            import warnings
-
-            with warnings.catch_warnings():       # without ipywidgets tqdm.auto warns, then prints text bars
-                warnings.simplefilter("ignore")
-                from tqdm.auto import tqdm
-
-            bar = tqdm(bar, desc=f"{n_members} × M{tuple(sizes)}", mininterval=2.0)
+        bar = _progress(range(steps), f"{n_members} × M{tuple(sizes)}") if progress else range(steps)
         for step in bar:
             xb, yb = streams.next()
             losses[step] = float(np.asarray(ens.model.train_on_batch(xb, yb)).ravel()[0])
@@ -389,3 +381,110 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
             snaps.setdefault(int(step), {})[layer] = v
     return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source,
                            float(arrays["seconds"]))
+
+
+@dataclass(frozen=True, repr=False)
+class TrainedNetwork:
+    """One trained Keras network: its final weights, kernel snapshots and test accuracy."""
+
+    config: dict
+    weights: list                  # model.get_weights() at the end
+    snapshots: dict                # step -> {layer name: kernel}
+    test_accuracy: float
+    loss: np.ndarray
+    source: str
+    seconds: float
+
+    def kernel(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
+        """A layer's kernel at a snapshot step (``None`` = the last snapshot)."""
+        step = max(self.snapshots) if step is None else step
+        if step not in self.snapshots:
+            raise ValueError(f"no snapshot at step={step}: snapshots were taken at {sorted(self.snapshots)}.")
+        if layer not in self.snapshots[step]:
+            raise ValueError(f"layer={layer!r} was not recorded: choose from {sorted(self.snapshots[step])}.")
+        return self.snapshots[step][layer]
+
+    def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
+        """Spatial filters of a recorded conv layer, (c_in·c_out, h·w)."""
+        return spatial_filters(self.kernel(layer, step))
+
+    def model(self, build):
+        """``build()`` (the same builder that was trained) carrying the trained weights."""
+        model = build()
+        model.set_weights(self.weights)
+        return model
+
+    def __repr__(self):
+        return (f"TrainedNetwork({self.config['name']}, {self.config['steps']} steps of batch {self.config['batch_size']} "
+                f"in {self.seconds:.0f} s; test accuracy {self.test_accuracy:.4f}; data: {self.source})")
+
+
+def train_network(build, data, *, name: str, steps: int, batch_size: int, learning_rate: float = 1e-4,
+                  seed: int = 0, snapshots=(), layers=("conv1",), use_cache: bool = True,
+                  progress: bool = True) -> TrainedNetwork:
+    """Train one network ``build()`` (an uncompiled Keras model; ``name`` must identify its
+    architecture) with Adam on ``data``, recording the kernels of ``layers`` after each step in
+    ``snapshots`` (0 = initialization; the last step is always recorded). Cached like
+    :func:`train_ensemble`."""
+    keras = _keras()
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    snapshots = sorted({int(s) for s in snapshots} | {int(steps)})
+    if snapshots[0] < 0 or snapshots[-1] > steps:
+        raise ValueError(f"snapshots must lie in [0, steps={steps}], got {snapshots}.")
+    x_train = np.asarray(data.x_train, dtype=np.float32)
+    x_train = x_train[..., None] if x_train.ndim == 3 else x_train
+    x_test = np.asarray(data.x_test, dtype=np.float32)
+    x_test = x_test[..., None] if x_test.ndim == 3 else x_test
+    config = {"name": name, "steps": int(steps), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
+              "seed": int(seed), "snapshots": snapshots, "layers": list(layers), "backend": keras.backend.backend(),
+              "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test)}
+
+    def compute():
+        start = time.perf_counter()
+        keras.utils.set_random_seed(seed)
+        model = build()
+        missing = [lay for lay in layers if lay not in {m.name for m in model.layers}]
+        if missing:
+            raise ValueError(f"layers {missing} are not in the model: it has {[m.name for m in model.layers]}.")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+        streams = BatchStreams(x_train, data.y_train, 1, int(batch_size), seed=seed)
+
+        def record(step):
+            for lay in layers:
+                arrays[f"snap{step}_{lay}"] = np.asarray(model.get_layer(lay).get_weights()[0])
+
+        arrays, losses = {}, np.zeros(steps, dtype=np.float32)
+        if 0 in snapshots:
+            record(0)
+        bar = _progress(range(steps), name) if progress else range(steps)
+        for step in bar:
+            xb, yb = streams.next()
+            losses[step] = float(np.asarray(model.train_on_batch(xb, yb[:, 0])).ravel()[0])
+            if step + 1 in snapshots:
+                record(step + 1)
+        pred = np.asarray(model.predict(x_test, batch_size=500, verbose=0)).argmax(-1)
+        arrays["test_accuracy"] = np.array(np.mean(pred == np.asarray(data.y_test)))
+        arrays["loss"] = losses
+        arrays.update({f"w{j}": np.asarray(w) for j, w in enumerate(model.get_weights())})
+        arrays["seconds"] = np.array(time.perf_counter() - start)
+        return arrays
+
+    arrays = cached(config, compute, name="network") if use_cache else compute()
+    weights = [arrays[f"w{j}"] for j in range(sum(k.startswith("w") for k in arrays))]
+    snaps: dict = {}
+    for key, v in arrays.items():
+        if key.startswith("snap"):
+            step, layer = key[4:].split("_", 1)
+            snaps.setdefault(int(step), {})[layer] = v
+    return TrainedNetwork(config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source,
+                          float(arrays["seconds"]))
+
+
+def _progress(iterable, desc):
+    import warnings
+
+    with warnings.catch_warnings():       # without ipywidgets tqdm.auto warns, then prints text bars
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm(iterable, desc=desc, mininterval=2.0)
