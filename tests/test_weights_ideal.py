@@ -80,9 +80,17 @@ def test_angle_fit_of_noisy_circle_is_close(rng):
     assert res.max() < 0.15
 
 
-def test_angle_fit_needs_3x3_filters():
+def test_angle_fit_needs_square_filters():
     with pytest.raises(ValueError, match=r"\(n, 9\)"):
-        th.fit_primary_circle(np.ones((4, 25)))
+        th.fit_primary_circle(np.ones((4, 24)))
+
+
+def test_5x5_ideal_filters_fit_back_to_their_angles():
+    theta = np.linspace(0, 2 * np.pi, 7, endpoint=False)
+    est, res = th.fit_primary_circle(th.primary_filter(theta, size=5))
+    np.testing.assert_allclose(np.exp(1j * est), np.exp(1j * theta), atol=1e-9)
+    circle, angle, res3 = th.fit_three_circle(th.klein_filter([0.0], [1.0], size=5))
+    assert circle[0] == 1 and abs(angle[0] - 1.0) < 0.01 and res3[0] < 0.01
 
 
 def test_three_circle_labels_and_sizes():

@@ -1,8 +1,9 @@
-"""Ideal 3×3 filters: the primary circle, the Klein bottle and the three-circle model.
+"""Ideal filters: the primary circle, the Klein bottle and the three-circle model.
 
 All filters are evaluated on the grid x, y ∈ {−1, 0, 1} (x grows to the right, y grows
 upward, so the top row has y = 1), flattened row-major, mean-centred and scaled to unit
-norm (Carlsson, Ishkhanov, de Silva & Zomorodian 2008).
+norm (Carlsson, Ishkhanov, de Silva & Zomorodian 2008). ``size=5`` (or any odd size)
+evaluates the same polynomials on a size×size grid over [−1, 1]², for 5×5 filters.
 """
 
 from __future__ import annotations
@@ -11,11 +12,22 @@ import numpy as np
 
 from .weights import normalize
 
-_Y, _X = np.meshgrid([1.0, 0.0, -1.0], [-1.0, 0.0, 1.0], indexing="ij")
-GRID_X = _X.ravel()
-GRID_Y = _Y.ravel()
-_EX = GRID_X / np.linalg.norm(GRID_X)
-_EY = GRID_Y / np.linalg.norm(GRID_Y)
+def grid(size: int = 3):
+    """Flattened x and y coordinates of a size×size grid over [−1, 1]² (top row y = 1)."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
+        raise ValueError(f"size must be an integer >= 2, got {size!r}.")
+    t = np.linspace(-1.0, 1.0, size)
+    Y, X = np.meshgrid(t[::-1], t, indexing="ij")
+    return X.ravel(), Y.ravel()
+
+
+
+
+def _size_of(X):
+    size = int(round(np.sqrt(X.shape[1]))) if X.ndim == 2 else 0
+    if X.ndim != 2 or size * size != X.shape[1] or size < 2:
+        raise ValueError(f"X must hold flattened square filters, shape (n, 9) or (n, 25); got {X.shape}.")
+    return size
 
 
 def _rng(random_state):
@@ -30,19 +42,21 @@ def _noisy(F, noise, rng):
     return normalize(F)
 
 
-def primary_filter(theta) -> np.ndarray:
+def primary_filter(theta, size: int = 3) -> np.ndarray:
     """P(θ) = cos θ·x + sin θ·y, normalized: an edge whose gradient points along θ."""
     theta = np.atleast_1d(np.asarray(theta, dtype=np.float64))
-    return normalize(np.cos(theta)[:, None] * GRID_X + np.sin(theta)[:, None] * GRID_Y)
+    gx, gy = grid(size)
+    return normalize(np.cos(theta)[:, None] * gx + np.sin(theta)[:, None] * gy)
 
 
-def klein_filter(theta, phi) -> np.ndarray:
+def klein_filter(theta, phi, size: int = 3) -> np.ndarray:
     """K(θ, φ) = cos φ·t² + sin φ·t with t = x cos θ + y sin θ, normalized.
 
     φ = π/2 gives the primary circle (edges); φ = 0 gives lines. K(θ+π, φ) = K(θ, −φ).
     """
     theta, phi = np.broadcast_arrays(np.atleast_1d(theta), np.atleast_1d(phi))
-    t = np.cos(theta)[:, None] * GRID_X + np.sin(theta)[:, None] * GRID_Y
+    gx, gy = grid(size)
+    t = np.cos(theta)[:, None] * gx + np.sin(theta)[:, None] * gy
     return normalize(np.cos(phi)[:, None] * t**2 + np.sin(phi)[:, None] * t)
 
 
@@ -94,7 +108,7 @@ def three_circle(n: int, *, noise: float = 0.0, random_state=None):
 
 
 def fit_primary_circle(X):
-    """Angle of each 3×3 filter on the primary circle and its residual distance to it.
+    """Angle of each 3×3 (or 5×5, …) filter on the primary circle and its residual distance to it.
 
     θ maximizes ⟨x, P(θ)⟩ (closed form: the angle of x's projection onto the x- and
     y-gradients); the residual is ‖x̂ − P(θ)‖ for the normalized filter x̂, in [0, 2]:
@@ -107,10 +121,9 @@ def fit_primary_circle(X):
     (array([0.5, 2. ]), array([0., 0.]))
     """
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != 9:
-        raise ValueError(f"X must hold flattened 3×3 filters, shape (n, 9); got {X.shape}.")
+    gx, gy = grid(_size_of(X))
     Xn = normalize(X)
-    a, b = Xn @ _EX, Xn @ _EY
+    a, b = Xn @ (gx / np.linalg.norm(gx)), Xn @ (gy / np.linalg.norm(gy))
     theta = np.mod(np.arctan2(b, a), 2 * np.pi)
     residual = np.sqrt(np.clip(2 - 2 * np.hypot(a, b), 0, None))
     return theta, residual
@@ -122,7 +135,7 @@ def _check_n(n):
 
 
 def fit_three_circle(X, *, n_samples: int = 720):
-    """Nearest point of the three-circle model for each 3×3 filter.
+    """Nearest point of the three-circle model for each 3×3 (or 5×5, …) filter.
 
     Returns ``(circle, angle, residual)``: which circle is nearest (0 = primary, 1 =
     secondary at θ = 0, 2 = secondary at θ = π/2), the angle along it (θ for the primary
@@ -130,10 +143,10 @@ def fit_three_circle(X, *, n_samples: int = 720):
     nearest ideal filter, found among ``n_samples`` points per circle.
     """
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != 9:
-        raise ValueError(f"X must hold flattened 3×3 filters, shape (n, 9); got {X.shape}.")
+    size = _size_of(X)
     a = np.linspace(0, 2 * np.pi, n_samples, endpoint=False)
-    ideal = np.concatenate([primary_filter(a), klein_filter(np.zeros_like(a), a), klein_filter(np.full_like(a, np.pi / 2), a)])
+    ideal = np.concatenate([primary_filter(a, size), klein_filter(np.zeros_like(a), a, size),
+                            klein_filter(np.full_like(a, np.pi / 2), a, size)])
     sim = normalize(X) @ ideal.T
     best = sim.argmax(axis=1)
     residual = np.sqrt(np.clip(2 - 2 * sim[np.arange(len(X)), best], 0, None))

@@ -29,14 +29,18 @@ def _check_sizes(X, Y, Z):
         raise ValueError("X must be >= 1: every network here has a first conv layer.")
 
 
-def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10) -> list:
-    """The layers of M(X, Y, Z) in order (shared by the single model and the ensemble branches)."""
+def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, kernel_size: int = 3) -> list:
+    """The layers of M(X, Y, Z) in order (shared by the single model and the ensemble branches).
+    ``kernel_size`` 5 gives the 5×5 variant of the 2017 report's improved model."""
     keras = _keras()
     L = keras.layers
     _check_sizes(X, Y, Z)
-    out = [L.Conv2D(X, 3, padding="same", activation="relu", name=f"{prefix}conv1"), L.MaxPooling2D(2, name=f"{prefix}pool1")]
+    if kernel_size not in (3, 5, 7):
+        raise ValueError(f"kernel_size must be 3, 5 or 7, got {kernel_size!r}.")
+    ks = kernel_size
+    out = [L.Conv2D(X, ks, padding="same", activation="relu", name=f"{prefix}conv1"), L.MaxPooling2D(2, name=f"{prefix}pool1")]
     if Y:
-        out += [L.Conv2D(Y, 3, padding="same", activation="relu", name=f"{prefix}conv2"), L.MaxPooling2D(2, name=f"{prefix}pool2")]
+        out += [L.Conv2D(Y, ks, padding="same", activation="relu", name=f"{prefix}conv2"), L.MaxPooling2D(2, name=f"{prefix}pool2")]
     out += [L.Flatten(name=f"{prefix}flatten")]
     if Z:
         out += [L.Dense(Z, activation="relu", name=f"{prefix}fc"), L.Dropout(0.5, name=f"{prefix}dropout")]
@@ -44,7 +48,8 @@ def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10) -
     return out
 
 
-def build_m(X: int, Y: int, Z: int, *, input_shape=(28, 28, 1), n_classes: int = 10, seed: int | None = None):
+def build_m(X: int, Y: int, Z: int, *, input_shape=(28, 28, 1), n_classes: int = 10, kernel_size: int = 3,
+            seed: int | None = None):
     """A single M(X, Y, Z) network (uncompiled).
 
     Examples
@@ -56,7 +61,8 @@ def build_m(X: int, Y: int, Z: int, *, input_shape=(28, 28, 1), n_classes: int =
     keras = _keras()
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input(input_shape), *m_layers(X, Y, Z, n_classes=n_classes)], name=f"M_{X}_{Y}_{Z}")
+    layers = m_layers(X, Y, Z, n_classes=n_classes, kernel_size=kernel_size)
+    return keras.Sequential([keras.Input(input_shape), *layers], name=f"M_{X}_{Y}_{Z}")
 
 
 @functools.lru_cache(maxsize=None)

@@ -100,9 +100,9 @@ def _grouped_layers():
     return EnsembleDense, MemberFlatten
 
 
-def _grouped_conv(keras, n_members, filters, c_in, name):
-    limit = float(np.sqrt(6.0 / (9 * c_in + 9 * filters)))     # Glorot uniform of one member's kernel
-    return keras.layers.Conv2D(n_members * filters, 3, padding="same", activation="relu", groups=n_members,
+def _grouped_conv(keras, n_members, filters, c_in, name, ks=3):
+    limit = float(np.sqrt(6.0 / (ks * ks * (c_in + filters))))   # Glorot uniform of one member's kernel
+    return keras.layers.Conv2D(n_members * filters, ks, padding="same", activation="relu", groups=n_members,
                                kernel_initializer=keras.initializers.RandomUniform(-limit, limit), name=name)
 
 
@@ -123,6 +123,7 @@ class EnsembleM:
     n_classes: int = 10
     strategy: str = "branches"
     seed: int = 0
+    kernel_size: int = 3
     model: object = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -142,17 +143,18 @@ class EnsembleM:
             outs = []
             for i in range(N):
                 x = inp[..., i * c:(i + 1) * c]
-                for layer in m_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes):
+                for layer in m_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes, kernel_size=self.kernel_size):
                     x = layer(x)
                 outs.append(x)
             out = keras.ops.stack(outs, axis=1)
         else:
             EnsembleDense, MemberFlatten = _grouped_layers()
             L = keras.layers
-            x = _grouped_conv(keras, N, X, c, "conv1")(inp)
+            ks = self.kernel_size
+            x = _grouped_conv(keras, N, X, c, "conv1", ks)(inp)
             x = L.MaxPooling2D(2, name="pool1")(x)
             if Y:
-                x = _grouped_conv(keras, N, Y, X, "conv2")(x)
+                x = _grouped_conv(keras, N, Y, X, "conv2", ks)(x)
                 x = L.MaxPooling2D(2, name="pool2")(x)
             x = MemberFlatten(N, name="flatten")(x)
             if Z:
@@ -312,21 +314,24 @@ class TrainedEnsemble:
         from .models import build_m
 
         X, Y, Z = self.config["sizes"]
-        model = build_m(X, Y, Z, input_shape=tuple(self.config["input_shape"]))
+        model = build_m(X, Y, Z, input_shape=tuple(self.config["input_shape"]),
+                        kernel_size=self.config.get("kernel_size", 3))
         model.set_weights([w[i] for w in self.weights])
         return model
 
     def __repr__(self):
         acc = self.test_accuracy
         X, Y, Z = self.config["sizes"]
-        return (f"TrainedEnsemble({self.n_members} × M({X},{Y},{Z}), {self.config['steps']} steps of batch "
+        ks = self.config.get("kernel_size", 3)
+        arch = f"M({X},{Y},{Z})" + ("" if ks == 3 else f" with {ks}×{ks} kernels")
+        return (f"TrainedEnsemble({self.n_members} × {arch}, {self.config['steps']} steps of batch "
                 f"{self.config['batch_size']} in {self.seconds:.0f} s; test accuracy mean {acc.mean():.4f} "
                 f"[{acc.min():.4f}, {acc.max():.4f}]; data: {self.source})")
 
 
 def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int = 40_000, batch_size: int = 128,
                    learning_rate: float = 1e-3, seed: int = 0, snapshots=(), strategy: str = "auto",
-                   use_cache: bool = True, progress: bool = True) -> TrainedEnsemble:
+                   kernel_size: int = 3, use_cache: bool = True, progress: bool = True) -> TrainedEnsemble:
     """Train ``n_members`` independent M(X, Y, Z) networks on ``data`` (a :class:`~topohelpers.data.Dataset`)
     with Adam, as one batched model; cached on disk by the full configuration.
 
@@ -350,10 +355,13 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
               "snapshots": snapshots, "strategy": strategy, "backend": keras.backend.backend(),
               "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test),
               "input_shape": list(input_shape)}
+    if kernel_size != 3:                  # (3×3 keys stay as they were, so cached 3×3 runs stay valid)
+        config["kernel_size"] = int(kernel_size)
 
     def compute():
         start = time.perf_counter()
-        ens = EnsembleM(tuple(sizes), int(n_members), input_shape=input_shape, strategy=strategy, seed=seed)
+        ens = EnsembleM(tuple(sizes), int(n_members), input_shape=input_shape, strategy=strategy, seed=seed,
+                        kernel_size=kernel_size)
         ens.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=member_loss)
         streams = BatchStreams(x_train, data.y_train, int(n_members), int(batch_size), seed=seed)
         arrays, losses = {}, np.zeros(steps, dtype=np.float32)
