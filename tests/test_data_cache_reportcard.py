@@ -156,3 +156,9 @@ def test_report_card_dir_follows_the_environment(tmp_path, monkeypatch):
     card = th.ReportCard("ch", profile="smoke")
     card.record("x", published=1, ours=1, passed=True)
     assert card.save().parent == tmp_path / "rc"
+
+
+def test_report_card_accepts_numpy_booleans():
+    card = th.ReportCard("ch", profile="smoke")
+    card.record("x", published=1, ours=1, passed=np.float64(2.0) > 1)
+    assert card.rows[0].verdict == "pass"

@@ -128,3 +128,14 @@ def test_ball_mapper_of_circle_has_one_loop_and_covers_every_point(noisy_circle)
 def test_ball_mapper_rejects_non_positive_eps(noisy_circle):
     with pytest.raises(ValueError, match="eps"):
         th.ball_mapper(noisy_circle, eps=0)
+
+
+def test_around_walks_once_round_a_circle_in_angular_order(noisy_circle):
+    m = th.Mapper(resolution=10, gain=3).fit(noisy_circle)
+    nodes = m.around(8)
+    pos = m.positions()
+    centre = np.mean([pos[k] for k in pos], axis=0)
+    angles = [np.arctan2(*(pos[k] - centre)[::-1]) for k in nodes]
+    assert len(nodes) == 8 and np.all(np.diff(angles) > 0)
+    with pytest.raises(ValueError, match="n must"):
+        m.around(0)

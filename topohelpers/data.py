@@ -39,6 +39,16 @@ class Dataset:
     y_test: np.ndarray
     source: str
 
+    def subset(self, n_train: int | None = None, n_test: int | None = None) -> "Dataset":
+        """The first ``n_train`` training and ``n_test`` test images (None keeps all)."""
+        for name, n, have in (("n_train", n_train, len(self.x_train)), ("n_test", n_test, len(self.x_test))):
+            if n is not None and not 1 <= n <= have:
+                raise ValueError(f"{name}={n} must be in [1, {have}].")
+        tr, te = slice(n_train), slice(n_test)
+        kept = (f"first {n_train or len(self.x_train)} train / {n_test or len(self.x_test)} test of "
+                if (n_train or n_test) else "")
+        return Dataset(self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te], kept + self.source)
+
     def __repr__(self):
         return (f"Dataset({len(self.x_train)} train / {len(self.x_test)} test images of shape "
                 f"{self.x_train.shape[1:]}, source: {self.source})")

@@ -247,6 +247,31 @@ class Mapper(BaseEstimator):
         self.n_points_ = len(X)
         return self
 
+    def positions(self) -> dict:
+        """Node -> mean lens value of its members (the first two lens coordinates)."""
+        return {k: self.lens_[m, :2].mean(axis=0) for k, m in self.nodes_.items()}
+
+    def around(self, n: int = 8) -> list:
+        """``n`` nodes spread around the drawing, in angular order: split the plane of the
+        (first two) lens coordinates into ``n`` equal angular sectors about the mean node
+        position and take the largest node of each non-empty sector. On a loop these walk
+        once around it."""
+        if not hasattr(self, "G_"):
+            raise ValueError("the Mapper is not fitted: call fit(X) first.")
+        if self.lens_.shape[1] < 2:
+            raise ValueError("around() needs a lens with at least two coordinates.")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}.")
+        pos = self.positions()
+        nodes = list(pos)
+        if not nodes:
+            return []
+        xy = np.array([pos[k] for k in nodes])
+        sizes = np.array([len(self.nodes_[k]) for k in nodes])
+        centre = xy.mean(axis=0)
+        sector = np.floor((np.arctan2(*(xy - centre).T[::-1]) + np.pi) / (2 * np.pi) * n).astype(int) % n
+        return [nodes[np.flatnonzero(sector == s)[np.argmax(sizes[sector == s])]] for s in np.unique(sector)]
+
     def node_means(self, X) -> dict:
         """Mean of ``X`` over each node's members (e.g. the mean filter drawn beside a node)."""
         X = np.asarray(X)

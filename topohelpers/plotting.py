@@ -96,17 +96,19 @@ def _node_positions(mapper):
     import networkx as nx
 
     if mapper.lens_.shape[1] >= 2:
-        return {k: mapper.lens_[m, :2].mean(axis=0) for k, m in mapper.nodes_.items()}
+        return mapper.positions()
     return nx.spring_layout(mapper.G_, seed=0)
 
 
-def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=None, cmap="jet", title=None):
+def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=None, cmap="jet", title=None,
+                node_color=None, color_label="points in node"):
     """Static drawing of a fitted :class:`~topohelpers.mapper.Mapper` graph.
 
     Nodes sit at the mean lens value of their members (a spring layout for a 1-D lens),
-    coloured and sized by the number of points they hold (red = many, as in the papers).
-    With ``X`` (the filters), the mean filter of ``n_thumbnails`` large nodes spread around
-    the drawing is shown beside them.
+    sized by the number of points they hold and coloured by it too (red = many, as in the
+    papers) unless ``node_color`` maps each node to another value.
+    With ``X`` (the filters) and a 2-D lens, the mean filter of the ``n_thumbnails`` nodes of
+    :meth:`Mapper.around` is shown beside them.
     """
     if not hasattr(mapper, "G_"):
         raise ValueError("mapper is not fitted: call Mapper(...).fit(X) first.")
@@ -118,18 +120,17 @@ def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=
     xy = np.array([pos[k] for k in nodes]) if nodes else np.zeros((0, 2))
     for a, b in G.edges:
         ax.plot(*np.c_[pos[a], pos[b]], color="0.6", lw=0.5, zorder=1)
-    sc = ax.scatter(xy[:, 0], xy[:, 1], c=sizes, s=10 + 60 * sizes / max(sizes.max(), 1), cmap=cmap,
+    colors = sizes if node_color is None else np.array([node_color[k] for k in nodes], dtype=float)
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=colors, s=10 + 60 * sizes / max(sizes.max(), 1), cmap=cmap,
                     zorder=2, edgecolors="k", linewidths=0.2)
-    plt.colorbar(sc, ax=ax, shrink=0.6, label="points in node")
-    if X is not None and n_thumbnails and nodes:
+    plt.colorbar(sc, ax=ax, shrink=0.6, label=color_label)
+    if X is not None and n_thumbnails and nodes and mapper.lens_.shape[1] >= 2:
         means = mapper.node_means(X)
         centre = xy.mean(axis=0)
-        ang = np.arctan2(xy[:, 1] - centre[1], xy[:, 0] - centre[0])
         reach = np.abs(xy - centre).max()
-        sector = np.floor((ang + np.pi) / (2 * np.pi) * n_thumbnails).astype(int)
-        for s in np.unique(sector):
-            i = np.flatnonzero(sector == s)[np.argmax(sizes[sector == s])]
-            img = _square(means[nodes[i]], image_shape)[0]
+        for node in mapper.around(n_thumbnails):
+            i = nodes.index(node)
+            img = _square(means[node], image_shape)[0]
             v = np.abs(img).max() or 1.0
             box = OffsetImage(img, zoom=max(12 / img.shape[0], 1), cmap="gray", norm=plt.Normalize(-v, v))
             direction = (xy[i] - centre) / (np.linalg.norm(xy[i] - centre) or 1)

@@ -13,6 +13,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .profile import profile as active_profile
 
 ENV_VAR = "TOPO_REPORTCARDS"
@@ -61,7 +63,7 @@ class ReportCard:
 
     def record(self, claim: str, *, published, ours, passed: bool) -> None:
         """Add one row; ``passed`` is the verdict of comparing ``ours`` to ``published``."""
-        if not isinstance(passed, (bool,)) and type(passed).__name__ != "bool_":
+        if not isinstance(passed, (bool, np.bool_)):
             raise ValueError(f"passed must be True or False, got {passed!r}.")
         self.rows.append(Row(self.chapter, str(claim), str(published), str(ours), self.profile,
                              "pass" if passed else "fail"))
