@@ -17,12 +17,14 @@ from .ideal import (fit_primary_circle, fit_three_circle, klein_bottle, klein_fi
 from .models import build_c, build_m, build_report2017
 from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
                        train_network)
+from .learning import count_branches, is_tree, learning_graph, mean_step
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, variance_normalize)
 from .persistence import Persistence, rips
 from .plotting import (mapper_html, plot_barcode, plot_diagram, plot_filters, plot_grid, plot_mapper,
                        show_html)
 from .profile import PROFILES, by_profile, profile
+from .snapshots import WeightHistory, build_mlp, record_training
 from .reportcard import ReportCard, glue, load_rows, reportcard_dir
 from .weights import dense_vectors, normalize, spatial_filters
 
