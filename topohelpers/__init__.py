@@ -22,7 +22,7 @@ from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique
                      gain_to_overlap, neighbourhood_lens, variance_normalize)
 from .persistence import Persistence, rips
 from .plotting import (mapper_html, plot_barcode, plot_diagram, plot_filters, plot_grid, plot_mapper,
-                       show_html)
+                       show_html, trajectories_3d)
 from .profile import PROFILES, by_profile, profile
 from .snapshots import WeightHistory, build_mlp, record_training
 from .reportcard import ReportCard, glue, load_rows, reportcard_dir

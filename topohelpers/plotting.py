@@ -204,3 +204,27 @@ def plot_grid(values, xticklabels, yticklabels, *, ax=None, xlabel="", ylabel=""
     ax.set_yticks(range(len(yticklabels)), [str(y) for y in yticklabels])
     ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.set_title(title, fontsize=10)
     return ax
+
+
+def trajectories_3d(points, step, neuron, *, title="", max_neurons: int = 100) -> str:
+    """Interactive 3-D view (plotly) of weight trajectories: the first three principal
+    components of ``points``, one line per neuron, coloured by training step. Returns a whole
+    HTML page (plotly.js from its CDN) for :func:`show_html`."""
+    import plotly.graph_objects as go
+    from sklearn.decomposition import PCA
+
+    points, step, neuron = np.asarray(points), np.asarray(step), np.asarray(neuron)
+    if not (len(points) == len(step) == len(neuron)):
+        raise ValueError(f"points, step and neuron must have one row each: {len(points)}, {len(step)}, {len(neuron)}.")
+    xyz = PCA(n_components=3).fit_transform(points)
+    fig = go.Figure()
+    for i in np.unique(neuron)[:max_neurons]:
+        m = neuron == i
+        order = np.argsort(step[m], kind="stable")
+        p, s = xyz[m][order], step[m][order]
+        fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], mode="lines+markers", showlegend=False,
+                                   marker=dict(size=1.5, color=s, colorscale="Viridis", cmin=step.min(), cmax=step.max()),
+                                   line=dict(width=1, color="rgba(80,80,80,0.3)"), name=f"neuron {i}"))
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=30, b=0), height=560,
+                      scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
+    return fig.to_html(include_plotlyjs="cdn", full_html=True)
