@@ -222,9 +222,7 @@ class EnsembleM:
 
 
 def _with_channels(x, input_shape):
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == len(input_shape):           # (n, h, w) grayscale
-        x = x[..., None]
+    x = _as_images(x)
     if tuple(x.shape[1:]) != tuple(input_shape):
         raise ValueError(f"images have shape {x.shape[1:]}, the networks expect {tuple(input_shape)}.")
     return x
@@ -347,8 +345,7 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     if snapshots and (snapshots[0] < 0 or snapshots[-1] > steps):
         raise ValueError(f"snapshots must lie in [0, steps={steps}], got {snapshots}.")
     strategy = default_strategy() if strategy == "auto" else strategy
-    x_train = np.asarray(data.x_train, dtype=np.float32)
-    x_train = x_train[..., None] if x_train.ndim == 3 else x_train       # grayscale gets a channel axis
+    x_train = _as_images(data.x_train)
     input_shape = tuple(int(s) for s in x_train.shape[1:])
     config = {"sizes": [int(s) for s in sizes], "n_members": int(n_members), "steps": int(steps),
               "batch_size": int(batch_size), "learning_rate": float(learning_rate), "seed": int(seed),
@@ -381,12 +378,7 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
         return arrays
 
     arrays = cached(config, compute, name="ensemble") if use_cache else compute()
-    weights = [arrays[f"w{j}"] for j in range(sum(k.startswith("w") for k in arrays))]
-    snaps: dict = {}
-    for key, v in arrays.items():
-        if key.startswith("snap"):
-            step, layer = key[4:].split("_", 1)
-            snaps.setdefault(int(step), {})[layer] = v
+    weights, snaps = _unpack(arrays)
     return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source,
                            float(arrays["seconds"]))
 
@@ -440,10 +432,7 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
     snapshots = sorted({int(s) for s in snapshots} | {int(steps)})
     if snapshots[0] < 0 or snapshots[-1] > steps:
         raise ValueError(f"snapshots must lie in [0, steps={steps}], got {snapshots}.")
-    x_train = np.asarray(data.x_train, dtype=np.float32)
-    x_train = x_train[..., None] if x_train.ndim == 3 else x_train
-    x_test = np.asarray(data.x_test, dtype=np.float32)
-    x_test = x_test[..., None] if x_test.ndim == 3 else x_test
+    x_train, x_test = _as_images(data.x_train), _as_images(data.x_test)
     config = {"name": name, "steps": int(steps), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
               "seed": int(seed), "snapshots": snapshots, "layers": list(layers), "backend": keras.backend.backend(),
               "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test)}
@@ -479,14 +468,26 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
         return arrays
 
     arrays = cached(config, compute, name="network") if use_cache else compute()
+    weights, snaps = _unpack(arrays)
+    return TrainedNetwork(config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source,
+                          float(arrays["seconds"]))
+
+
+def _unpack(arrays: dict):
+    """Cached arrays -> (weights "w0", "w1", … in order; snapshots {step: {layer: kernel}} from "snap<step>_<layer>")."""
     weights = [arrays[f"w{j}"] for j in range(sum(k.startswith("w") for k in arrays))]
     snaps: dict = {}
     for key, v in arrays.items():
         if key.startswith("snap"):
             step, layer = key[4:].split("_", 1)
             snaps.setdefault(int(step), {})[layer] = v
-    return TrainedNetwork(config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source,
-                          float(arrays["seconds"]))
+    return weights, snaps
+
+
+def _as_images(x) -> np.ndarray:
+    """float32 images with a channel axis: (n, h, w) grayscale gets one."""
+    x = np.asarray(x, dtype=np.float32)
+    return x[..., None] if x.ndim == 3 else x
 
 
 def _progress(iterable, desc):
