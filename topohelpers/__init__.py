@@ -17,6 +17,7 @@ from .ideal import (fit_primary_circle, fit_three_circle, klein_bottle, klein_fi
 from .models import build_c, build_m, build_report2017
 from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
                        train_network)
+from .graphs import GraphPersistence, neural_persistence, superlevel_h0
 from .learning import count_branches, is_tree, learning_graph, mean_step
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, variance_normalize)

@@ -1,0 +1,84 @@
+"""Superlevel H0 of weighted graphs and neural persistence, checked against networkx and by hand."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import topohelpers as th
+
+
+def _random_graph(seed, n=30, p=0.2):
+    rng = np.random.default_rng(seed)
+    G = nx.gnp_random_graph(n, p, seed=seed)
+    edges = np.array(G.edges)
+    return edges[:, 0], edges[:, 1], rng.random(len(edges)), G
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forest_is_networkx_maximum_spanning_forest(seed):
+    u, v, w, G = _random_graph(seed)
+    for (a, b), x in zip(zip(u, v), w):
+        G[a][b]["weight"] = x
+    p = th.superlevel_h0(u, v, w)
+    mst = nx.maximum_spanning_tree(G)           # a forest on a disconnected graph
+    assert p.forest[:, 2].sum() == pytest.approx(sum(d["weight"] for *_, d in mst.edges(data=True)))
+    assert len(p.forest) == mst.number_of_edges()
+    assert len(p.essential) == nx.number_connected_components(G.subgraph([n for n in G if G.degree(n) > 0]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_h0_pairs_match_a_brute_force_elder_rule(seed):
+    u, v, w, _ = _random_graph(seed, n=12, p=0.4)
+    p = th.superlevel_h0(u, v, w)
+    # brute force: sweep thresholds, track components and their births
+    order = np.argsort(-w, kind="stable")
+    comps, pairs = {}, []
+    for e in order:
+        a, b, x = int(u[e]), int(v[e]), w[e]
+        for c in (a, b):
+            if c not in comps:
+                comps[c] = ({c}, x)
+        (sa, ba), (sb, bb) = comps[a], comps[b]
+        if sa is sb:
+            continue
+        young_birth = min(ba, bb)
+        pairs.append((young_birth, x))
+        merged = (sa | sb, max(ba, bb))
+        for c in merged[0]:
+            comps[c] = merged
+    assert sorted(map(tuple, p.pairs.round(12))) == sorted((round(b, 12), round(d, 12)) for b, d in pairs)
+    assert np.all(p.pairs[:, 0] >= p.pairs[:, 1])          # superlevel: born above where it dies
+
+
+def test_zero_weight_edges_are_kept():
+    p = th.superlevel_h0([0, 1], [1, 2], [1.0, 0.0])
+    assert len(p.forest) == 2 and len(p.essential) == 1
+
+
+def test_neural_persistence_of_a_hand_made_2x2_layer():
+    # |w| / max: [[1, .5], [.25, 0]]; maximum spanning forest on 4 vertices: 1, .5, .25 -> 3 edges
+    per_layer, mean = th.neural_persistence([np.array([[2.0, -1.0], [0.5, 0.0]])], normalize=False)
+    expected = np.sqrt((1 - 1) ** 2 + (1 - 0.5) ** 2 + (1 - 0.25) ** 2 + 1)
+    assert per_layer[0] == pytest.approx(expected) and mean == pytest.approx(expected)
+    normalized, _ = th.neural_persistence([np.array([[2.0, -1.0], [0.5, 0.0]])])
+    assert normalized[0] == pytest.approx(expected / np.sqrt(3))
+
+
+def test_neural_persistence_normalizes_over_the_whole_network():
+    small, big = np.full((2, 2), 0.1), np.full((2, 2), 1.0)
+    per_layer, _ = th.neural_persistence([small, big], normalize=False)
+    assert per_layer[0] > per_layer[1]          # the small layer's weights are far below the network maximum
+
+
+@pytest.mark.parametrize("args, word", [(([0, 1], [1], [1.0]), "one length"), (([0], [1], [np.nan]), "NaN"),
+                                        (([-1], [1], [1.0]), "non-negative")])
+def test_superlevel_h0_rejects_bad_input(args, word):
+    with pytest.raises(ValueError, match=word):
+        th.superlevel_h0(*args)
+
+
+def test_neural_persistence_rejects_bad_input():
+    with pytest.raises(ValueError, match="2-D"):
+        th.neural_persistence([np.ones(3)])
+    with pytest.raises(ValueError, match="zero"):
+        th.neural_persistence([np.zeros((2, 2))])
