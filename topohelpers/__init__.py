@@ -18,6 +18,7 @@ from .models import build_c, build_m, build_report2017
 from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
                        train_network)
 from .graphs import GraphPersistence, neural_persistence, superlevel_h0
+from .induced import InducedGraph, induced_graph
 from .learning import count_branches, is_tree, learning_graph, mean_step
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, variance_normalize)
