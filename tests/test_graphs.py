@@ -82,3 +82,18 @@ def test_neural_persistence_rejects_bad_input():
         th.neural_persistence([np.ones(3)])
     with pytest.raises(ValueError, match="zero"):
         th.neural_persistence([np.zeros((2, 2))])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_graph_fast_path_gives_the_same_persistence(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    G = nx.gnm_random_graph(800, 6000, seed=seed)
+    u, v = np.array(G.edges).T
+    w = rng.integers(0, 50, len(u)) / 50.0               # many ties and some zero weights
+    fast = th.superlevel_h0(u, v, w)
+    import topohelpers.graphs as graphs
+    monkeypatch.setattr(graphs, "_candidate_edges", lambda u, v, w, n: np.argsort(-w, kind="stable"))
+    slow = th.superlevel_h0(u, v, w)
+    assert sorted(map(tuple, fast.pairs)) == sorted(map(tuple, slow.pairs))
+    assert fast.forest[:, 2].sum() == pytest.approx(slow.forest[:, 2].sum())
+    np.testing.assert_array_equal(fast.essential, slow.essential)

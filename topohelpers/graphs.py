@@ -75,12 +75,12 @@ def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
             parent[a], a = root, parent[a]
         return root
 
+    for c, x in ((u, w), (v, w)):             # a vertex is born with its strongest edge
+        np.maximum.at(birth, c, x)
+    seen[u] = seen[v] = True
     pairs, forest = [], []
-    for e in np.argsort(-w, kind="stable"):
+    for e in _candidate_edges(u, v, w, n):
         a, b, x = u[e], v[e], w[e]
-        for c in (a, b):
-            if not seen[c]:
-                seen[c], birth[c] = True, x
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
@@ -95,6 +95,28 @@ def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
     comp_ids = {r: i for i, r in enumerate(np.unique(roots))}
     component = np.array([comp_ids[find(int(a))] for a in forest[:, 0]], dtype=np.int64)
     return GraphPersistence(np.array(pairs, dtype=np.float64).reshape(-1, 2), essential, forest, component)
+
+
+def _candidate_edges(u, v, w, n):
+    """Edge indices, strongest first, that the union-find must visit. Only maximum-spanning-
+    forest edges can merge components, so for a large graph the forest is found first with
+    scipy's spanning tree on the order-reversing weights (top + 1 − w > 0, so no edge of
+    weight 0 is lost) and only its edges are visited; merges and pairs are the same."""
+    order = np.argsort(-w, kind="stable")
+    if len(w) < 5000:
+        return order
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    keep = u != v
+    key = np.minimum(u, v) * n + np.maximum(u, v)
+    if len(np.unique(key[keep])) != keep.sum():      # parallel edges: visit everything
+        return order
+    cost = (w.max() + 1.0) - w
+    T = minimum_spanning_tree(coo_matrix((cost[keep], (u[keep], v[keep])), shape=(n, n))).tocoo()
+    lookup = dict(zip(key[keep].tolist(), np.flatnonzero(keep).tolist()))
+    chosen = np.array([lookup[min(a, b) * n + max(a, b)] for a, b in zip(T.row.tolist(), T.col.tolist())], dtype=np.int64)
+    return chosen[np.argsort(-w[chosen], kind="stable")]
 
 
 def neural_persistence(kernels, *, normalize: bool = True):
