@@ -102,20 +102,21 @@ def _candidate_edges(u, v, w, n):
     forest edges can merge components, so for a large graph the forest is found first with
     scipy's spanning tree on the order-reversing weights (top + 1 − w > 0, so no edge of
     weight 0 is lost) and only its edges are visited; merges and pairs are the same."""
-    order = np.argsort(-w, kind="stable")
     if len(w) < 5000:
-        return order
+        return np.argsort(-w, kind="stable")
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import minimum_spanning_tree
 
-    keep = u != v
-    key = np.minimum(u, v) * n + np.maximum(u, v)
-    if len(np.unique(key[keep])) != keep.sum():      # parallel edges: visit everything
-        return order
-    cost = (w.max() + 1.0) - w
-    T = minimum_spanning_tree(coo_matrix((cost[keep], (u[keep], v[keep])), shape=(n, n))).tocoo()
-    lookup = dict(zip(key[keep].tolist(), np.flatnonzero(keep).tolist()))
-    chosen = np.array([lookup[min(a, b) * n + max(a, b)] for a, b in zip(T.row.tolist(), T.col.tolist())], dtype=np.int64)
+    idx = np.flatnonzero(u != v)                      # self-loops never merge anything
+    lo, hi = np.minimum(u[idx], v[idx]), np.maximum(u[idx], v[idx])
+    # each entry stores its edge's index + 1; parallel edges would be summed, so then visit all
+    index = coo_matrix((idx + 1, (lo, hi)), shape=(n, n)).tocsr()
+    if index.nnz != len(idx):
+        return np.argsort(-w, kind="stable")
+    cost = (w.max() + 1.0) - w[idx]
+    T = minimum_spanning_tree(coo_matrix((cost, (lo, hi)), shape=(n, n))).tocoo()
+    rows, cols = np.minimum(T.row, T.col), np.maximum(T.row, T.col)
+    chosen = np.asarray(index[rows, cols]).ravel().astype(np.int64) - 1
     return chosen[np.argsort(-w[chosen], kind="stable")]
 
 
