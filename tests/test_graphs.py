@@ -97,3 +97,45 @@ def test_large_graph_fast_path_gives_the_same_persistence(seed, monkeypatch):
     assert sorted(map(tuple, fast.pairs)) == sorted(map(tuple, slow.pairs))
     assert fast.forest[:, 2].sum() == pytest.approx(slow.forest[:, 2].sum())
     np.testing.assert_array_equal(fast.essential, slow.essential)
+
+
+def test_forest_lifetimes_pair_each_forest_edge_with_the_class_it_ends():
+    # path 0-1 (w=3), then vertex 2 joins at 1 via (1,2,w=1) after being born at 2 on (2,3)
+    p = th.superlevel_h0([0, 2, 1], [1, 3, 2], [3.0, 2.0, 1.0])
+    assert p.forest[:, 2].tolist() == [3.0, 2.0, 1.0]
+    assert p.forest_lifetime.tolist() == [0.0, 0.0, 1.0]          # the {2,3} class, born at 2, dies at 1
+
+
+def test_subgraph_features_share_columns_across_graphs():
+    a = th.superlevel_h0([0, 2, 1], [1, 3, 2], [3.0, 2.0, 1.0])
+    b = th.superlevel_h0([0, 2, 1], [1, 3, 2], [1.0, 0.8, 0.5])      # {2,3} born at 0.8 ends at 0.5
+    X, edges = th.subgraph_features([a, b], n_vertices=4)
+    assert X.shape == (2, len(edges)) and sorted(map(tuple, edges.tolist())) == [(0, 1), (1, 2), (2, 3)]
+    col = {tuple(e): i for i, e in enumerate(edges.tolist())}
+    assert X[0, col[(1, 2)]] == 1.0 and X[1, col[(1, 2)]] == pytest.approx(0.3)
+
+
+def test_model_neural_persistence_folds_the_bias_in():
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, name="d")])
+    model.get_layer("d").set_weights([np.array([[2.0, -1.0], [0.5, 0.0]]), np.array([0.0, 0.0])])
+    per_layer, _ = th.model_neural_persistence(model, normalize=False)
+    # bias row of zeros adds one vertex joined by weight-0 edges: (1 − 0)² once more
+    expected = np.sqrt((1 - 0.5) ** 2 + (1 - 0.25) ** 2 + (1 - 0.0) ** 2 + 1)
+    assert per_layer[0] == pytest.approx(expected)
+
+
+def test_neural_persistence_stopping_stops_when_it_stops_growing():
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 4)).astype("float32"), rng.integers(0, 2, 64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")     # weights never change
+    stop, track = th.neural_persistence_stopping(patience=2), th.neural_persistence_tracker()
+    hist = model.fit(x, y, epochs=10, verbose=0, callbacks=[stop, track])
+    assert stop.stopped_epoch == 3 and len(hist.history["loss"]) == 3            # best at 1, no growth at 2, 3
+    assert len(track.history) == 3 and track.history[0][1] == pytest.approx(track.history[-1][1])
+    with pytest.raises(ValueError, match="patience"):
+        th.neural_persistence_stopping(patience=0)

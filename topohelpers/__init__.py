@@ -7,6 +7,7 @@ per idea (``profile``, ``data``, ``cache``, ``weights``, ``filtration``, ``mappe
 
 __version__ = "0.1.0"
 
+from .callbacks import model_neural_persistence, neural_persistence_stopping, neural_persistence_tracker
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .activation import maximize_activation
 from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, load_shapes, natural_patches,
@@ -17,7 +18,7 @@ from .ideal import (fit_primary_circle, fit_three_circle, klein_bottle, klein_fi
 from .models import build_c, build_m, build_report2017
 from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
                        train_network)
-from .graphs import GraphPersistence, neural_persistence, superlevel_h0
+from .graphs import GraphPersistence, neural_persistence, subgraph_features, superlevel_h0
 from .induced import InducedGraph, induced_graph
 from .learning import count_branches, is_tree, learning_graph, mean_step
 from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,

@@ -24,12 +24,14 @@ class GraphPersistence:
     essential : (c,) birth weights of the classes that never die (one per connected component).
     forest : (k, 3) the maximum-spanning-forest edges (u, v, weight), strongest first.
     component : (k,) index of the final component each forest edge belongs to.
+    forest_lifetime : (k,) lifetime (birth − death) of the class that forest edge ends.
     """
 
     pairs: np.ndarray
     essential: np.ndarray
     forest: np.ndarray
     component: np.ndarray
+    forest_lifetime: np.ndarray
 
     @property
     def lifetimes(self) -> np.ndarray:
@@ -94,7 +96,24 @@ def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
     forest = np.array(forest, dtype=np.float64).reshape(-1, 3)
     comp_ids = {r: i for i, r in enumerate(np.unique(roots))}
     component = np.array([comp_ids[find(int(a))] for a in forest[:, 0]], dtype=np.int64)
-    return GraphPersistence(np.array(pairs, dtype=np.float64).reshape(-1, 2), essential, forest, component)
+    pairs = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+    return GraphPersistence(pairs, essential, forest, component, pairs[:, 0] - pairs[:, 1])
+
+
+def subgraph_features(persistences, n_vertices: int):
+    """Persistent-subgraph features of several graphs on the same vertex set (Gebhart): one
+    sparse row per graph, one column per forest edge that occurs in any of them, valued by the
+    lifetime of the class the edge ends. Returns ``(X, edges)``: a CSR matrix and the (u, v)
+    vertex pair of each column."""
+    from scipy.sparse import csr_matrix
+
+    keys = [np.minimum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64) * n_vertices
+            + np.maximum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64) for p in persistences]
+    vocab, cols = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_inverse=True)
+    rows = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+    vals = np.concatenate([p.forest_lifetime for p in persistences]) if keys else np.zeros(0)
+    X = csr_matrix((vals, (rows, cols)), shape=(len(keys), len(vocab)))
+    return X, np.c_[vocab // n_vertices, vocab % n_vertices]
 
 
 def _candidate_edges(u, v, w, n):
