@@ -15,17 +15,6 @@ import time
 import numpy as np
 
 
-def ccff():
-    import keras
-
-    L = keras.layers
-    return keras.Sequential([keras.Input((28, 28, 1)),
-                             L.Conv2D(3, 5, padding="same", activation="relu", use_bias=False),
-                             L.Conv2D(3, 3, padding="same", activation="relu", use_bias=False),
-                             L.Flatten(), L.Dense(256, activation="relu", use_bias=False),
-                             L.Dense(10, activation="softmax", use_bias=False)], name="CCFF")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--inputs", type=int, default=5)
@@ -34,7 +23,7 @@ def main():
 
     import topohelpers as th
 
-    model = ccff()
+    model = th.build_gebhart("CCFF")
     x = th.load_mnist(verbose=False).x_test[: args.inputs, :, :, None]
     ours, anchor, n_edges = [], [], 0
     for img in x:

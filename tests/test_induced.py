@@ -85,3 +85,16 @@ def test_persistent_subgraph_of_an_induced_graph_is_a_spanning_forest():
     p = th.superlevel_h0(g.u, g.v, g.phi, n_vertices=g.n_vertices)
     touched = np.unique(np.r_[g.u, g.v])
     assert len(p.forest) == len(touched) - len(p.essential)
+
+
+def test_pgd_stays_in_the_box_and_raises_the_loss():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), L.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 6)).astype("float32"), rng.integers(0, 3, 20)
+    adv = th.pgd(model, x, y, eps=0.05, steps=5)
+    assert np.abs(adv - x).max() <= 0.05 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+    ce = lambda inp: -np.log(np.asarray(model.predict(inp, verbose=0))[np.arange(20), y]).mean()
+    assert ce(adv) > ce(x)
+    with pytest.raises(ValueError, match="labels"):
+        th.pgd(model, x, y[:3])

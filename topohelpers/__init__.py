@@ -10,12 +10,13 @@ __version__ = "0.1.0"
 from .callbacks import model_neural_persistence, neural_persistence_stopping, neural_persistence_tracker
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .activation import maximize_activation
+from .attacks import pgd
 from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, load_shapes, natural_patches,
                    synthetic_shapes)
 from .filtration import density_filtration, knn_distance, scaled_k
 from .ideal import (fit_primary_circle, fit_three_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
-from .models import build_c, build_m, build_report2017
+from .models import build_c, build_gebhart, build_m, build_report2017
 from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
                        train_network)
 from .graphs import GraphPersistence, neural_persistence, subgraph_features, superlevel_h0

@@ -136,3 +136,24 @@ def build_report2017(*, n_classes: int = 10, input_shape=(28, 28, 1), seed: int 
         L.Flatten(name="flatten"), L.Dense(1024, activation="relu", name="fc", **init), L.Dropout(0.5, name="dropout"),
         L.Dense(n_classes, activation="softmax", name="readout", **init),
     ], name="report2017")
+
+
+def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", seed: int | None = None):
+    """Gebhart's small networks, without biases: ``"CCFF"`` = conv 3@5×5 → conv 3@3×3 → FC 256 →
+    10; ``"CFF"`` = conv 5@5×5 → FC 50 → 10 ('same' padding, softmax readout)."""
+    keras = _keras()
+    L = keras.layers
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if kind == "CCFF":
+        body = [L.Conv2D(3, 5, padding="same", activation=activation, use_bias=False, name="conv1"),
+                L.Conv2D(3, 3, padding="same", activation=activation, use_bias=False, name="conv2"),
+                L.Flatten(name="flatten"), L.Dense(256, activation=activation, use_bias=False, name="fc")]
+    elif kind == "CFF":
+        body = [L.Conv2D(5, 5, padding="same", activation=activation, use_bias=False, name="conv1"),
+                L.Flatten(name="flatten"), L.Dense(50, activation=activation, use_bias=False, name="fc")]
+    else:
+        raise ValueError(f"kind must be 'CCFF' or 'CFF', got {kind!r}.")
+    return keras.Sequential([keras.Input((28, 28, 1)), *body,
+                             L.Dense(10, activation="softmax", use_bias=False, name="readout")],
+                            name=f"{kind}_{activation}")

@@ -420,12 +420,12 @@ class TrainedNetwork:
 
 
 def train_network(build, data, *, name: str, steps: int, batch_size: int, learning_rate: float = 1e-4,
-                  seed: int = 0, snapshots=(), layers=("conv1",), use_cache: bool = True,
+                  seed: int = 0, snapshots=(), layers=("conv1",), optimizer: str = "adam", use_cache: bool = True,
                   progress: bool = True) -> TrainedNetwork:
     """Train one network ``build()`` (an uncompiled Keras model; ``name`` must identify its
-    architecture) with Adam on ``data``, recording the kernels of ``layers`` after each step in
-    ``snapshots`` (0 = initialization; the last step is always recorded). Cached like
-    :func:`train_ensemble`."""
+    architecture) with ``optimizer`` ("adam" or "sgd") on ``data``, recording the kernels of
+    ``layers`` after each step in ``snapshots`` (0 = initialization; the last step is always
+    recorded). Cached like :func:`train_ensemble`."""
     keras = _keras()
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
@@ -436,6 +436,10 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
     config = {"name": name, "steps": int(steps), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
               "seed": int(seed), "snapshots": snapshots, "layers": list(layers), "backend": keras.backend.backend(),
               "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test)}
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
+    if optimizer != "adam":               # (Adam keys stay as they were, so cached Adam runs stay valid)
+        config["optimizer"] = optimizer
 
     def compute():
         start = time.perf_counter()
@@ -444,7 +448,8 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
         missing = [lay for lay in layers if lay not in {m.name for m in model.layers}]
         if missing:
             raise ValueError(f"layers {missing} are not in the model: it has {[m.name for m in model.layers]}.")
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+        opt = keras.optimizers.Adam(learning_rate) if optimizer == "adam" else keras.optimizers.SGD(learning_rate)
+        model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
         streams = BatchStreams(x_train, data.y_train, 1, int(batch_size), seed=seed)
 
         def record(step):
