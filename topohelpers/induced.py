@@ -8,9 +8,12 @@ sparse (edge lists), never as a dense adjacency matrix.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
+
+_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> model of all layer outputs
 
 SUPPORTED = ("InputLayer", "Conv2D", "Dense", "Flatten", "MaxPooling2D", "AveragePooling2D", "Dropout")
 
@@ -92,9 +95,11 @@ def induced_graph(model, x, *, include_input: bool = True) -> InducedGraph:
     expected = tuple(model.inputs[0].shape[1:])
     if x.shape != expected:
         raise ValueError(f"x has shape {x.shape}, the model expects one input of shape {expected} (no batch axis).")
-    probe = keras.Model(model.inputs, [lay.output for lay in layers])
-    outs = probe.predict(x[None], verbose=0)
-    outs = [np.asarray(o)[0] for o in (outs if isinstance(outs, list) else [outs])]
+    probe = _probes.get(model)
+    if probe is None:                      # one probe per model: no rebuilding, no retracing per input
+        probe = _probes[model] = keras.Model(model.inputs[0], [lay.output for lay in layers])
+    outs = probe(x[None], training=False)
+    outs = [keras.ops.convert_to_numpy(o)[0] for o in (outs if isinstance(outs, (list, tuple)) else [outs])]
 
     table, acts = {}, {}
     us, vs, ss = [], [], []
