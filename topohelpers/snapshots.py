@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cache import cached
-from .training import BatchStreams, _progress
+from .training import BatchStreams, _progress, data_key
 from .weights import dense_vectors
 
 
@@ -85,7 +85,7 @@ def record_training(build, data, *, name: str, epochs: float, batch_size: int, l
     snap_steps = np.unique(np.linspace(0, total, n_snapshots).round().astype(int))
     config = {"name": name, "epochs": float(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
               "n_snapshots": int(n_snapshots), "seed": int(seed), "backend": keras.backend.backend(),
-              "data": data.source.split(" — ")[0], "n_train": n_train, "n_test": len(data.x_test)}
+              **data_key(data)}
 
     def compute():
         start = time.perf_counter()

@@ -350,7 +350,7 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     config = {"sizes": [int(s) for s in sizes], "n_members": int(n_members), "steps": int(steps),
               "batch_size": int(batch_size), "learning_rate": float(learning_rate), "seed": int(seed),
               "snapshots": snapshots, "strategy": strategy, "backend": keras.backend.backend(),
-              "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test),
+              **data_key(data),
               "input_shape": list(input_shape)}
     if kernel_size != 3:                  # (3×3 keys stay as they were, so cached 3×3 runs stay valid)
         config["kernel_size"] = int(kernel_size)
@@ -435,7 +435,7 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
     x_train, x_test = _as_images(data.x_train), _as_images(data.x_test)
     config = {"name": name, "steps": int(steps), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
               "seed": int(seed), "snapshots": snapshots, "layers": list(layers), "backend": keras.backend.backend(),
-              "data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test)}
+              **data_key(data)}
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
     if optimizer != "adam":               # (Adam keys stay as they were, so cached Adam runs stay valid)
@@ -476,6 +476,12 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
     weights, snaps = _unpack(arrays)
     return TrainedNetwork(config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source,
                           float(arrays["seconds"]))
+
+
+def data_key(data) -> dict:
+    """The part of a cache key that names the data: its source (without the note on which
+    sources were tried first) and its sizes."""
+    return {"data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test)}
 
 
 def _unpack(arrays: dict):
