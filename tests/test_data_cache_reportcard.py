@@ -162,3 +162,17 @@ def test_report_card_accepts_numpy_booleans():
     card = th.ReportCard("ch", profile="smoke")
     card.record("x", published=1, ours=1, passed=np.float64(2.0) > 1)
     assert card.rows[0].verdict == "pass"
+
+
+def test_report_card_rows_name_their_source_and_old_files_still_load(tmp_path):
+    import json
+
+    card = th.ReportCard("chX", profile="book")
+    card.record("claim", published="1", ours="1", passed=True, source="CIFAR-10 stand-in")
+    path = card.save(tmp_path)
+    assert th.load_rows(path)[0].source == "CIFAR-10 stand-in"
+    assert "CIFAR-10 stand-in" in card._repr_html_()
+    old = tmp_path / "old.json"        # written before rows had a source
+    old.write_text(json.dumps([{"chapter": "c", "claim": "x", "published": "1", "ours": "1", "profile": "book",
+                                "verdict": "pass"}]))
+    assert th.load_rows(old)[0].source == ""

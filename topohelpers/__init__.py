@@ -8,15 +8,18 @@ per idea (``profile``, ``data``, ``cache``, ``weights``, ``filtration``, ``mappe
 __version__ = "0.1.0"
 
 from .callbacks import model_neural_persistence, neural_persistence_stopping, neural_persistence_tracker
+from .analysis import CloudReport, analyze_filters, vanishing
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
+from .cifar import (ImagePipeline, grayscale, load_cifar10, load_colour_photographs, photo_crops, random_crop_flip,
+                    standardize, standin_boxes)
 from .activation import maximize_activation
 from .attacks import pgd
 from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, load_shapes, natural_patches,
                    synthetic_shapes)
 from .filtration import density_filtration, knn_distance, scaled_k
-from .ideal import (fit_primary_circle, fit_three_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
+from .ideal import (circle_filters, fit_klein_bottle, fit_primary_circle, klein_filters, fit_three_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
-from .models import build_c, build_gebhart, build_m, build_report2017
+from .models import build_c, build_gebhart, build_m, build_report2017, c_layers
 from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
                        train_network)
 from .graphs import GraphPersistence, neural_persistence, subgraph_features, superlevel_h0
@@ -30,6 +33,8 @@ from .plotting import (mapper_html, plot_barcode, plot_diagram, plot_filters, pl
 from .profile import PROFILES, by_profile, profile
 from .snapshots import WeightHistory, build_mlp, record_training
 from .reportcard import ReportCard, glue, load_rows, reportcard_dir
-from .weights import dense_vectors, normalize, spatial_filters
+from .svhn import load_sklearn_digits, load_svhn, synthetic_digits
+from .vgg import VGGKernels, WeightsUnavailable, load_vgg_kernels
+from .weights import dense_vectors, filters_to_kernel, normalize, spatial_filters
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -151,3 +151,61 @@ def fit_three_circle(X, *, n_samples: int = 720):
     best = sim.argmax(axis=1)
     residual = np.sqrt(np.clip(2 - 2 * sim[np.arange(len(X)), best], 0, None))
     return best // n_samples, a[best % n_samples], residual
+
+
+def fit_klein_bottle(X, *, n_theta: int = 360, chunk: int = 20_000):
+    """Nearest point of the Klein bottle K(θ, φ) for each 3×3 (or 5×5, …) filter.
+
+    For a fixed θ the filters K(θ, ·) are exactly the unit vectors of the plane spanned by
+    the (centred) t² and t, t = x cos θ + y sin θ, so the best φ is the direction of the
+    filter's projection onto that plane and the distance is √(2 − 2‖projection‖). θ is
+    searched on ``n_theta`` values of [0, π). Returns ``(theta, phi, residual)``: residual 0
+    on the Klein bottle, √2 for a filter orthogonal to all of it.
+
+    Examples
+    --------
+    >>> th_, ph_, res = fit_klein_bottle(klein_filter([0.25, 1.0], [0.5, 4.0]), n_theta=720)
+    >>> bool(np.all(res < 0.01))
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    size = _size_of(X)
+    _check_n(n_theta)
+    gx, gy = grid(size)
+    thetas = np.arange(n_theta) * np.pi / n_theta
+    t = np.cos(thetas)[:, None] * gx + np.sin(thetas)[:, None] * gy            # (n_theta, d)
+    t2 = t**2 - (t**2).mean(axis=1, keepdims=True)
+    tc = t - t.mean(axis=1, keepdims=True)
+    na, nb = np.linalg.norm(t2, axis=1), np.linalg.norm(tc, axis=1)
+    A, B = t2 / na[:, None], tc / nb[:, None]
+    # on odd symmetric grids t is odd and t² even about the centre, so A ⟂ B; keep B ⟂ A anyway
+    B = B - (B * A).sum(1, keepdims=True) * A
+    nb_orth = np.linalg.norm(B, axis=1)
+    B = B / nb_orth[:, None]
+    Xn = normalize(X)
+    theta, phi, residual = (np.empty(len(X)) for _ in range(3))
+    for s in range(0, len(X), chunk):
+        part = Xn[s:s + chunk]
+        a, b = part @ A.T, part @ B.T                                          # (m, n_theta)
+        best = np.hypot(a, b).argmax(axis=1)
+        rows = np.arange(len(part))
+        ab, bb = a[rows, best], b[rows, best]
+        theta[s:s + chunk] = thetas[best]
+        # K ∝ cos φ·‖t²‖·A + sin φ·‖t‖·B (A ⟂ B), so φ is the angle of (a/‖t²‖, b/‖t‖)
+        phi[s:s + chunk] = np.mod(np.arctan2(bb / nb[best], ab / na[best]), 2 * np.pi)
+        residual[s:s + chunk] = np.sqrt(np.clip(2 - 2 * np.hypot(ab, bb), 0, None))
+    return theta, phi, residual
+
+
+def circle_filters(n: int = 64, *, size: int = 3) -> np.ndarray:
+    """``n`` filters evenly spaced on the primary circle, θ_j = 2πj/n: (n, size²)."""
+    _check_n(n)
+    return primary_filter(2 * np.pi * np.arange(n) / n, size)
+
+
+def klein_filters(n_theta: int = 8, n_phi: int = 8, *, size: int = 3) -> np.ndarray:
+    """A regular n_theta × n_phi grid on the Klein bottle, θ ∈ [0, π), φ ∈ [0, 2π): (n_theta·n_phi, size²)."""
+    _check_n(n_theta)
+    _check_n(n_phi)
+    theta, phi = np.meshgrid(np.pi * np.arange(n_theta) / n_theta, 2 * np.pi * np.arange(n_phi) / n_phi, indexing="ij")
+    return klein_filter(theta.ravel(), phi.ravel(), size)

@@ -65,10 +65,23 @@ def build_m(X: int, Y: int, Z: int, *, input_shape=(28, 28, 1), n_classes: int =
     return keras.Sequential([keras.Input(input_shape), *layers], name=f"M_{X}_{Y}_{Z}")
 
 
+def lrn(x, depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75):
+    """Local response normalization over the last axis (``keras.ops``; any backend).
+
+    The windowed sum of squares Σ_{|j−c|≤r} x_j² is one product with a band matrix: an
+    order of magnitude faster to train than summing shifted slices."""
+    from keras import ops
+
+    c = x.shape[-1]
+    i = np.arange(c)
+    band = (np.abs(i[:, None] - i[None, :]) <= depth_radius).astype("float32")
+    total = ops.matmul(ops.square(x), ops.convert_to_tensor(band, dtype=x.dtype))
+    return x * ops.exp(-beta * ops.log(bias + alpha * total))
+
+
 @functools.lru_cache(maxsize=None)
 def _lrn_layer_class():
     keras = _keras()
-    from keras import ops
 
     @keras.saving.register_keras_serializable(package="topohelpers")
     class LRN(keras.layers.Layer):
@@ -81,12 +94,7 @@ def _lrn_layer_class():
             self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
 
         def call(self, x):
-            r = self.depth_radius
-            sq = ops.square(x)
-            c = x.shape[-1]
-            padded = ops.pad(sq, [[0, 0]] * (len(x.shape) - 1) + [[r, r]])
-            total = sum(padded[..., i : i + c] for i in range(2 * r + 1))
-            return x / ops.power(self.bias + self.alpha * total, self.beta)
+            return lrn(x, self.depth_radius, self.bias, self.alpha, self.beta)
 
         def get_config(self):
             return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias,
@@ -95,27 +103,48 @@ def _lrn_layer_class():
     return LRN
 
 
-def build_c(X: int, Y: int, Z: int, *, input_shape=(24, 24, 3), n_classes: int = 10, weight_decay: float = 0.004,
-            seed: int | None = None):
-    """A single C(X, Y, Z) network (uncompiled); L2 weight decay on conv and FC kernels."""
+def c_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, weight_decay: float = 0.004,
+             pool: bool = True) -> list:
+    """The layers of C(X, Y, Z) in order (shared by the single model and the ensemble branches).
+    ``pool=False`` removes the max-pooling layers (the paper's two-circle run, C(48,0,64)*)."""
     keras = _keras()
     L = keras.layers
     _check_sizes(X, Y, Z)
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}.")
+    LRN = _lrn_layer_class()
+    reg = (lambda: keras.regularizers.L2(weight_decay)) if weight_decay else (lambda: None)
+    out = [L.Conv2D(X, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv1")]
+    if pool:
+        out += [L.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}pool1")]
+    out += [LRN(name=f"{prefix}lrn1")]
+    if Y:
+        out += [L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv2")]
+        if pool:
+            out += [L.MaxPooling2D(2, strides=1, padding="same", name=f"{prefix}pool2")]
+        out += [LRN(name=f"{prefix}lrn2")]
+    out += [L.Flatten(name=f"{prefix}flatten")]
+    if Z:
+        out += [L.Dense(Z, activation="relu", kernel_regularizer=reg(), name=f"{prefix}fc")]
+    out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout")]
+    return out
+
+
+def build_c(X: int, Y: int, Z: int, *, input_shape=(24, 24, 3), n_classes: int = 10, weight_decay: float = 0.004,
+            pool: bool = True, seed: int | None = None):
+    """A single C(X, Y, Z) network (uncompiled); L2 weight decay on conv and FC kernels.
+
+    Examples
+    --------
+    >>> [w.shape for w in build_c(8, 0, 4, input_shape=(24, 24, 1)).get_weights()][:2]   # doctest: +SKIP
+    [(3, 3, 1, 8), (8,)]
+    """
+    keras = _keras()
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    LRN = _lrn_layer_class()
-    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
-    layers = [keras.Input(input_shape),
-              L.Conv2D(X, 3, padding="same", activation="relu", kernel_regularizer=reg, name="conv1"),
-              L.MaxPooling2D(3, strides=2, padding="same", name="pool1"), LRN(name="lrn1")]
-    if Y:
-        layers += [L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg, name="conv2"),
-                   L.MaxPooling2D(2, strides=1, padding="same", name="pool2"), LRN(name="lrn2")]
-    layers += [L.Flatten(name="flatten")]
-    if Z:
-        layers += [L.Dense(Z, activation="relu", kernel_regularizer=reg, name="fc")]
-    layers += [L.Dense(n_classes, activation="softmax", name="readout")]
-    return keras.Sequential(layers, name=f"C_{X}_{Y}_{Z}")
+    layers = c_layers(X, Y, Z, n_classes=n_classes, weight_decay=weight_decay, pool=pool)
+    name = f"C_{X}_{Y}_{Z}" + ("" if pool else "_nopool")
+    return keras.Sequential([keras.Input(input_shape), *layers], name=name)
 
 
 def build_report2017(*, n_classes: int = 10, input_shape=(28, 28, 1), seed: int | None = None):

@@ -101,7 +101,7 @@ def _node_positions(mapper):
 
 
 def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=None, cmap="jet", title=None,
-                node_color=None, color_label="points in node"):
+                node_color=None, color_label="points in node", colorbar: bool = True):
     """Static drawing of a fitted :class:`~topohelpers.mapper.Mapper` graph.
 
     Nodes sit at the mean lens value of their members (a spring layout for a 1-D lens),
@@ -118,12 +118,16 @@ def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=
     nodes = list(G.nodes)
     sizes = np.array([G.nodes[k]["size"] for k in nodes], dtype=float)
     xy = np.array([pos[k] for k in nodes]) if nodes else np.zeros((0, 2))
-    for a, b in G.edges:
-        ax.plot(*np.c_[pos[a], pos[b]], color="0.6", lw=0.5, zorder=1)
+    if G.number_of_edges():
+        from matplotlib.collections import LineCollection
+
+        segments = [(pos[a], pos[b]) for a, b in G.edges]
+        ax.add_collection(LineCollection(segments, colors="0.6", linewidths=0.5, zorder=1))
     colors = sizes if node_color is None else np.array([node_color[k] for k in nodes], dtype=float)
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=colors, s=10 + 60 * sizes / max(sizes.max(), 1), cmap=cmap,
                     zorder=2, edgecolors="k", linewidths=0.2)
-    plt.colorbar(sc, ax=ax, shrink=0.6, label=color_label)
+    if colorbar:
+        plt.colorbar(sc, ax=ax, shrink=0.6, label=color_label)
     if X is not None and n_thumbnails and nodes and mapper.lens_.shape[1] >= 2:
         means = mapper.node_means(X)
         centre = xy.mean(axis=0)

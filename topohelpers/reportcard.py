@@ -29,6 +29,7 @@ class Row:
     ours: str
     profile: str
     verdict: str
+    source: str = ""               # which data or weights produced "ours" (stand-ins are named here)
 
 
 def reportcard_dir() -> Path:
@@ -61,12 +62,13 @@ class ReportCard:
         self.profile = profile or active_profile()
         self.rows: list[Row] = []
 
-    def record(self, claim: str, *, published, ours, passed: bool) -> None:
-        """Add one row; ``passed`` is the verdict of comparing ``ours`` to ``published``."""
+    def record(self, claim: str, *, published, ours, passed: bool, source: str = "") -> None:
+        """Add one row; ``passed`` is the verdict of comparing ``ours`` to ``published``;
+        ``source`` names the data or weights behind ``ours`` where it is not the paper's."""
         if not isinstance(passed, (bool, np.bool_)):
             raise ValueError(f"passed must be True or False, got {passed!r}.")
         self.rows.append(Row(self.chapter, str(claim), str(published), str(ours), self.profile,
-                             "pass" if passed else "fail"))
+                             "pass" if passed else "fail", str(source)))
 
     def save(self, folder=None) -> Path:
         """Write the rows to ``<folder>/<chapter>.json``, replacing earlier rows of this
@@ -112,7 +114,7 @@ def load_rows(path) -> list[Row]:
 
 def rows_html(rows) -> str:
     """An HTML table of report-card rows (used by the notebook display)."""
-    cols = ("chapter", "claim", "published", "ours", "profile", "verdict")
+    cols = ("chapter", "claim", "published", "ours", "source", "profile", "verdict")
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(getattr(r, c))}</td>" for c in cols[:-1])

