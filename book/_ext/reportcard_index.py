@@ -14,7 +14,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-COLUMNS = ("chapter", "claim", "published", "ours", "profile", "verdict")
+COLUMNS = ("chapter", "claim", "published", "ours", "source", "profile", "verdict")
 
 
 class reportcard_placeholder(nodes.General, nodes.Element):
