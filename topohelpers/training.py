@@ -86,12 +86,15 @@ def _grouped_layers():
         def call(self, x):
             return self.activation(ops.einsum("bni,nio->bno", x, self.kernel) + self.bias)
 
-    class MemberFlatten(keras.layers.Layer):
-        """(B, h, w, N·c) member-major channels -> (B, N, h·w·c), each member flattened like Flatten."""
+    class PerMember(keras.layers.Layer):
+        """A weightless layer that knows how many members share its channels."""
 
         def __init__(self, n_members, **kwargs):
             super().__init__(**kwargs)
             self.n_members = n_members
+
+    class MemberFlatten(PerMember):
+        """(B, h, w, N·c) member-major channels -> (B, N, h·w·c), each member flattened like Flatten."""
 
         def call(self, x):
             _, h, w, nc = x.shape
@@ -100,24 +103,20 @@ def _grouped_layers():
             x = ops.transpose(x, (0, 3, 1, 2, 4))
             return ops.reshape(x, (-1, self.n_members, h * w * c))
 
-    class MemberLRN(keras.layers.Layer):
+    class MemberLRN(PerMember):
         """Local response normalization within each member's channels of (B, h, w, N·c)."""
-
-        def __init__(self, n_members, **kwargs):
-            super().__init__(**kwargs)
-            self.n_members = n_members
 
         def call(self, x):
             _, h, w, nc = x.shape
             y = lrn(ops.reshape(x, (-1, h, w, self.n_members, nc // self.n_members)))
             return ops.reshape(y, (-1, h, w, nc))
 
-    class MemberConcat(keras.layers.Layer):
+    class MemberConcat(PerMember):
         """[(B, h, w, N·c), (B, h, w, N·f)] member-major -> (B, h, w, N·(c+f)), member i's c then f channels."""
 
         def __init__(self, n_members, c, f, **kwargs):
-            super().__init__(**kwargs)
-            self.n_members, self.c, self.f = n_members, c, f
+            super().__init__(n_members, **kwargs)
+            self.c, self.f = c, f
 
         def call(self, inputs):
             x, a = inputs
@@ -222,19 +221,17 @@ class EnsembleM:
                 x = _MemberConcat(N, c, F, name="with_append")([inp, appended(inp)])
                 appended.set_weights([np.concatenate([A] * N, axis=-1)])
                 c1 = c + F
-            x = _grouped_conv(keras, N, X, c1, "conv1", ks, reg())(x)
-            if is_c:
-                x = L.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x) if self.pool else x
-                x = MemberLRN(N, name="lrn1")(x)
-            else:
-                x = L.MaxPooling2D(2, name="pool1")(x)
-            if Y:
-                x = _grouped_conv(keras, N, Y, X, "conv2", ks, reg())(x)
-                if is_c:
-                    x = L.MaxPooling2D(2, strides=1, padding="same", name="pool2")(x) if self.pool else x
-                    x = MemberLRN(N, name="lrn2")(x)
-                else:
-                    x = L.MaxPooling2D(2, name="pool2")(x)
+            # conv blocks: M pools 2×2; C pools 3×3/2 then 2×2/1 (unless pool=False), then LRN
+            c_pools = [dict(pool_size=3, strides=2, padding="same"), dict(pool_size=2, strides=1, padding="same")]
+            for j, (filters, c_in) in enumerate([(X, c1), (Y, X)]):
+                if not filters:
+                    continue
+                x = _grouped_conv(keras, N, filters, c_in, f"conv{j + 1}", ks, reg())(x)
+                if not is_c:
+                    x = L.MaxPooling2D(2, name=f"pool{j + 1}")(x)
+                    continue
+                x = L.MaxPooling2D(**c_pools[j], name=f"pool{j + 1}")(x) if self.pool else x
+                x = MemberLRN(N, name=f"lrn{j + 1}")(x)
             x = MemberFlatten(N, name="flatten")(x)
             if Z:
                 x = EnsembleDense(N, Z, activation="relu", kernel_regularizer=reg(), name="fc")(x)
