@@ -1,8 +1,10 @@
 """topohelpers: the helper package of the book *Topology of neural-network weights*.
 
 One import per chapter: ``import topohelpers as th``. Numpy in, numpy out; one module
-per idea (``profile``, ``data``, ``cache``, ``weights``, ``filtration``, ``mapper``,
-``persistence``, ``ideal``, ``plotting``, ``reportcard``).
+per idea: ``profile``, ``cache``, data (``data``, ``cifar``, ``svhn``, ``vgg``), point clouds
+(``weights``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``, ``persistence``,
+``graphs``, ``induced``, ``learning``), networks (``models``, ``training``, ``snapshots``,
+``activation``, ``attacks``, ``callbacks``), and ``plotting``, ``reportcard``.
 """
 
 __version__ = "0.1.0"
