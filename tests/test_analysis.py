@@ -44,3 +44,12 @@ def test_vanishing_filters_are_dropped_and_counted_not_hidden():
         th.analyze_filters(F, mapper=False)
     r = th.analyze_filters(F, mapper=False, drop_vanishing=True)
     assert r.n_dropped == 12 and r.n_filters == 200 and r.row()["vanishing"] == 12
+
+
+def test_long_bars_count_the_circle_and_not_random_clouds():
+    key = f"H1 > {th.analysis.LONG_BAR:g}"
+    for seed in range(3):
+        R = np.random.default_rng(seed).standard_normal((300, 9))
+        assert th.analyze_filters(R, mapper=False).row()[key] == 0
+    X, _ = th.primary_circle(300, noise=0.1, random_state=0)
+    assert th.analyze_filters(X, mapper=False).row()[key] == 1

@@ -20,6 +20,9 @@ from .weights import normalize
 
 NEAR = 0.5
 """Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal filter)."""
+LONG_BAR = 0.4
+"""An H1 bar of normalized filters is *long* when it lives longer than this: random clouds of a
+few hundred unit filters make bars up to about 0.3, the ideal primary circle one of about 1.4."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -70,6 +73,7 @@ class CloudReport:
         count, ratio = self.h1
         out = {"filters": self.n_filters, "vanishing": self.n_dropped, "k": self.k, "p": self.p, "kept": len(self.core), "H1 bars": count,
                "drop ratio": round(ratio, 1), "longest H1": round(self.longest_h1, 3),
+               f"H1 > {LONG_BAR:g}": self.persistence.n_bars(1, longer_than=LONG_BAR),
                "near circle": round(self.near_primary, 3), "far from Klein": round(self.far_from_klein(), 3)}
         if self.mapper is not None:
             out.update({"Mapper loops": self.mapper.summary_.n_loops,
