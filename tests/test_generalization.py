@@ -124,3 +124,12 @@ def test_snapshot_accuracies_and_cross_domain_evaluation(tiny_mnist):
     assert np.allclose(full, acc[-1])                     # same weights, same images, same answer
     with pytest.raises(ValueError, match="fixed_conv1 must have shape"):
         EnsembleM((4, 0, 4), 2, fixed_conv1=np.zeros((3, 3, 1, 5)))
+
+
+def test_prediction_in_chunks_equals_prediction_at_once():
+    ens = EnsembleM((4, 0, 4), 2, seed=0)
+    x = np.random.default_rng(2).random((4200, 28, 28, 1)).astype("float32")
+    whole = ens.predict(x, batch_size=256)                  # 2,048-image chunks: three of them
+    assert whole.shape == (4200, 2, 10)
+    assert np.allclose(whole[4100:], ens.predict(x[4100:]), atol=1e-6)
+    assert np.allclose(whole[:5], ens.predict(x[:5]), atol=1e-6)

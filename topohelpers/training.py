@@ -318,8 +318,10 @@ class EnsembleM:
     def predict(self, x, batch_size: int = 512) -> np.ndarray:
         """Class probabilities of every member on the same images: (n, N, n_classes)."""
         x = _with_channels(x, self.input_shape)
-        tiled = np.concatenate([x] * self.n_members, axis=-1)
-        return np.asarray(self.model.predict(tiled, batch_size=batch_size, verbose=0))
+        chunk = 8 * batch_size            # tile N copies of a chunk at a time, not of the whole set
+        return np.concatenate([np.asarray(self.model.predict(np.concatenate([x[s:s + chunk]] * self.n_members, axis=-1),
+                                                             batch_size=batch_size, verbose=0))
+                               for s in range(0, len(x), chunk)])
 
 
 def _with_channels(x, input_shape):
