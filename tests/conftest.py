@@ -20,3 +20,10 @@ def _isolated_dirs(tmp_path, monkeypatch):
     """No test writes into the user's cache or the book's report cards."""
     monkeypatch.setenv("TOPO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TOPO_REPORTCARDS", str(tmp_path / "reportcards"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _exact_float32():
+    """Tests compare in float32: no TF32 matrix units on GPUs (XLA's default there), on any backend."""
+    with th.precision_scope("float32"):
+        yield

@@ -3,8 +3,9 @@
 One import per chapter: ``import topohelpers as th``. Numpy in, numpy out; one module
 per idea: ``profile``, ``cache``, data (``data``, ``cifar``, ``svhn``, ``vgg``), point clouds
 (``weights``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``, ``persistence``,
-``graphs``, ``induced``, ``learning``), networks (``models``, ``training``, ``snapshots``,
-``activation``, ``attacks``, ``callbacks``), and ``plotting``, ``reportcard``.
+``graphs``, ``induced``, ``learning``), networks (``models``, the ``nets`` package — ensemble,
+streams, precision, loop, runs, training — ``activation``, ``attacks``, ``callbacks``), and
+``plotting``, ``reportcard``, ``checks``.
 """
 
 __version__ = "0.1.0"
@@ -21,9 +22,9 @@ from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, loa
 from .filtration import density_filtration, knn_distance, scaled_k
 from .ideal import (circle_filters, fit_klein_bottle, fit_primary_circle, klein_filters, fit_three_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
-from .models import build_c, build_gebhart, build_m, build_report2017, c_layers
-from .training import (BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, train_ensemble,
-                       train_network)
+from .models import build_c, build_gebhart, build_m, build_mlp, build_report2017, c_layers
+from .nets import (PRECISIONS, BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, TrainingDiverged,
+                   WeightHistory, merge_shards, precision_scope, record_training, train_ensemble, train_network)
 from .graphs import GraphPersistence, neural_persistence, subgraph_features, superlevel_h0
 from .induced import InducedGraph, induced_graph
 from .learning import count_branches, is_tree, learning_graph, mean_step
@@ -33,7 +34,6 @@ from .persistence import Persistence, rips
 from .plotting import (mapper_html, plot_barcode, plot_diagram, plot_filters, plot_grid, plot_mapper,
                        show_html, trajectories_3d)
 from .profile import PROFILES, by_profile, profile
-from .snapshots import WeightHistory, build_mlp, record_training
 from .reportcard import ReportCard, glue, load_rows, reportcard_dir
 from .svhn import load_sklearn_digits, load_svhn, synthetic_digits
 from .vgg import VGGKernels, WeightsUnavailable, load_vgg_kernels

@@ -14,6 +14,8 @@ import functools
 
 import numpy as np
 
+from .checks import nonnegative_int, nonnegative_number
+
 
 def _keras():
     import keras
@@ -23,28 +25,40 @@ def _keras():
 
 def _check_sizes(X, Y, Z):
     for name, v in (("X", X), ("Y", Y), ("Z", Z)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be a non-negative integer (0 removes the block), got {v!r}.")
+        nonnegative_int(name, v, what=" (0 removes the block)")
     if X < 1:
         raise ValueError("X must be >= 1: every network here has a first conv layer.")
 
 
-def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, kernel_size: int = 3) -> list:
+KERNEL_SIZES = (3, 5, 7)
+
+
+def _check_kernel_size(kernel_size):
+    if isinstance(kernel_size, bool) or kernel_size not in KERNEL_SIZES:
+        raise ValueError(f"kernel_size must be one of {KERNEL_SIZES}, got {kernel_size!r}.")
+
+
+def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, kernel_size: int = 3,
+             dtype=None, dropout_seed: int | None = None) -> list:
     """The layers of M(X, Y, Z) in order (shared by the single model and the ensemble branches).
-    ``kernel_size`` 5 gives the 5×5 variant of the 2017 report's improved model."""
+    ``kernel_size`` 5 gives the 5×5 variant of the 2017 report's improved model. ``dtype`` is the
+    hidden layers' Keras dtype policy (the softmax readout always computes in float32);
+    ``dropout_seed`` seeds the dropout layer's own random stream."""
     keras = _keras()
     L = keras.layers
     _check_sizes(X, Y, Z)
-    if kernel_size not in (3, 5, 7):
-        raise ValueError(f"kernel_size must be 3, 5 or 7, got {kernel_size!r}.")
-    ks = kernel_size
-    out = [L.Conv2D(X, ks, padding="same", activation="relu", name=f"{prefix}conv1"), L.MaxPooling2D(2, name=f"{prefix}pool1")]
+    _check_kernel_size(kernel_size)
+    ks, dt = kernel_size, dict(dtype=dtype)
+    out = [L.Conv2D(X, ks, padding="same", activation="relu", name=f"{prefix}conv1", **dt),
+           L.MaxPooling2D(2, name=f"{prefix}pool1", **dt)]
     if Y:
-        out += [L.Conv2D(Y, ks, padding="same", activation="relu", name=f"{prefix}conv2"), L.MaxPooling2D(2, name=f"{prefix}pool2")]
-    out += [L.Flatten(name=f"{prefix}flatten")]
+        out += [L.Conv2D(Y, ks, padding="same", activation="relu", name=f"{prefix}conv2", **dt),
+                L.MaxPooling2D(2, name=f"{prefix}pool2", **dt)]
+    out += [L.Flatten(name=f"{prefix}flatten", **dt)]
     if Z:
-        out += [L.Dense(Z, activation="relu", name=f"{prefix}fc"), L.Dropout(0.5, name=f"{prefix}dropout")]
-    out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout")]
+        out += [L.Dense(Z, activation="relu", name=f"{prefix}fc", **dt),
+                L.Dropout(0.5, seed=dropout_seed, name=f"{prefix}dropout", **dt)]
+    out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout", dtype="float32")]
     return out
 
 
@@ -104,29 +118,31 @@ def _lrn_layer_class():
 
 
 def c_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, weight_decay: float = 0.004,
-             pool: bool = True) -> list:
+             pool: bool = True, dtype=None) -> list:
     """The layers of C(X, Y, Z) in order (shared by the single model and the ensemble branches).
-    ``pool=False`` removes the max-pooling layers (the paper's two-circle run, C(48,0,64)*)."""
+    ``pool=False`` removes the max-pooling layers (the paper's two-circle run, C(48,0,64)*).
+    ``dtype`` as for :func:`m_layers`."""
     keras = _keras()
     L = keras.layers
     _check_sizes(X, Y, Z)
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}.")
+    nonnegative_number("weight_decay", weight_decay)
     LRN = _lrn_layer_class()
     reg = (lambda: keras.regularizers.L2(weight_decay)) if weight_decay else (lambda: None)
-    out = [L.Conv2D(X, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv1")]
+    dt = dict(dtype=dtype)
+    out = [L.Conv2D(X, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv1", **dt)]
     if pool:
-        out += [L.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}pool1")]
-    out += [LRN(name=f"{prefix}lrn1")]
+        out += [L.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}pool1", **dt)]
+    out += [LRN(name=f"{prefix}lrn1", **dt)]
     if Y:
-        out += [L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv2")]
+        out += [L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv2",
+                         **dt)]
         if pool:
-            out += [L.MaxPooling2D(2, strides=1, padding="same", name=f"{prefix}pool2")]
-        out += [LRN(name=f"{prefix}lrn2")]
-    out += [L.Flatten(name=f"{prefix}flatten")]
+            out += [L.MaxPooling2D(2, strides=1, padding="same", name=f"{prefix}pool2", **dt)]
+        out += [LRN(name=f"{prefix}lrn2", **dt)]
+    out += [L.Flatten(name=f"{prefix}flatten", **dt)]
     if Z:
-        out += [L.Dense(Z, activation="relu", kernel_regularizer=reg(), name=f"{prefix}fc")]
-    out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout")]
+        out += [L.Dense(Z, activation="relu", kernel_regularizer=reg(), name=f"{prefix}fc", **dt)]
+    out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout", dtype="float32")]
     return out
 
 
@@ -186,3 +202,27 @@ def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", seed: int | N
     return keras.Sequential([keras.Input((28, 28, 1)), *body,
                              L.Dense(10, activation="softmax", use_bias=False, name="readout")],
                             name=f"{kind}_{activation}")
+
+
+def build_mlp(hidden=(100,), *, n_inputs: int = 784, n_classes: int = 10, init: str = "zeros", std: float = 1e-6,
+              seed: int | None = None):
+    """Gabella's networks: dense layers without biases, sigmoid inside, softmax out.
+
+    ``init`` is ``"zeros"`` (every weight exactly 0) or ``"normal"`` (N(0, ``std``²)).
+    Layers are named ``hidden1``, ``hidden2``, …, ``output``.
+    """
+    keras = _keras()
+
+    if init == "zeros":
+        initializer = keras.initializers.Zeros()
+    elif init == "normal":
+        initializer = keras.initializers.RandomNormal(stddev=std, seed=seed)
+    else:
+        raise ValueError(f"init must be 'zeros' or 'normal', got {init!r}.")
+    layers = [keras.Input((n_inputs,))]
+    for i, h in enumerate(hidden):
+        layers.append(keras.layers.Dense(h, activation="sigmoid", use_bias=False, kernel_initializer=initializer,
+                                         name=f"hidden{i + 1}"))
+    layers.append(keras.layers.Dense(n_classes, activation="softmax", use_bias=False, kernel_initializer=initializer,
+                                     name="output"))
+    return keras.Sequential(layers, name="mlp_" + "_".join(map(str, hidden)) + f"_{init}")
