@@ -21,9 +21,13 @@ book: $(STAMP)
 	TOPO_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --builder html
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-## make test: unit tests + doctests, notebook pairs in sync, nbval at smoke, clean -W smoke build
+## make test: unit tests + doctests (the engine's tests under JAX too), notebook pairs in sync, nbval at smoke,
+## clean -W smoke build
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests topohelpers
+	if $(BIN)/python -c "import sys; sys.exit(sys.version_info < (3, 11))"; then \
+	  KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_training.py; \
+	else echo "Python < 3.11 has no jax 0.10: the engine's tests ran under TensorFlow only"; fi
 	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) TOPO_CACHE=$${TOPO_CACHE:-$$HOME/.cache/topohelpers} \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks --nbval-cell-timeout=900
 	$(MAKE) --no-print-directory site-smoke

@@ -145,6 +145,18 @@ def test_both_layouts_train_the_same_networks(tiny_data):
     assert a.loss.shape == (7, 3) and np.all(np.isfinite(a.loss))
 
 
+def test_the_xla_compiled_loop_of_an_accelerator_trains_the_same_networks(tiny_data, monkeypatch):
+    # on a GPU TensorFlow compiles the chunk with XLA; without dropout (whose random stream is
+    # XLA's own there) it must compute what the plain loop computes
+    kw = dict(sizes=(4, 3, 0), n_members=3, steps=5, batch_size=8, strategy="grouped", chunk=2, use_cache=False,
+              progress=False)
+    plain = th.train_ensemble(tiny_data, **kw)
+    monkeypatch.setattr(loop, "accelerator", lambda: True)
+    compiled = th.train_ensemble(tiny_data, **kw)
+    for wa, wb in zip(plain.weights, compiled.weights):
+        np.testing.assert_allclose(wa, wb, **TIGHT)
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_shard_trains_exactly_the_members_of_the_full_run(tiny_data, strategy):
     kw = dict(sizes=SIZES, n_members=4, steps=6, batch_size=8, snapshots=(0, 6), strategy=strategy, chunk=4,
