@@ -175,6 +175,15 @@ def test_a_shard_trains_exactly_the_members_of_the_full_run(tiny_data, strategy)
     np.testing.assert_array_equal(full.test_accuracy, merged.test_accuracy)
 
 
+def test_a_shard_keeps_its_own_members_fixed_first_layer(tiny_data):
+    K = np.random.default_rng(5).normal(size=(4, 3, 3, 1, 4)).astype(np.float32)     # one per member
+    kw = dict(sizes=SIZES, n_members=4, steps=2, batch_size=8, fixed_conv1=K, use_cache=False, progress=False)
+    shard = th.train_ensemble(tiny_data, members=(1, 3), **kw)
+    np.testing.assert_array_equal(shard.kernels("conv1"), K[1:3])
+    with pytest.raises(ValueError, match="fixed_conv1 holds 4"):
+        th.train_ensemble(tiny_data, **{**kw, "n_members": 5})
+
+
 def test_shards_of_different_runs_or_with_a_gap_do_not_merge(tiny_data):
     kw = dict(sizes=SIZES, n_members=4, steps=2, batch_size=8, use_cache=False, progress=False)
     a, c = th.train_ensemble(tiny_data, members=(0, 1), **kw), th.train_ensemble(tiny_data, members=(2, 4), **kw)
