@@ -265,7 +265,7 @@ def test_member_model_reproduces_the_recorded_accuracy(tiny_data):
     ({"batch_size": 1000}, "batch_size"), ({"batch_size": True}, "batch_size"), ({"n_members": 0}, "n_members"),
     ({"n_members": 2.5}, "n_members"), ({"strategy": "vmap"}, "strategy"), ({"sizes": (0, 3, 8)}, "X"),
     ({"sizes": (4, 3)}, "sizes"), ({"kernel_size": 4}, "kernel_size"), ({"learning_rate": float("nan")}, "learning_rate"),
-    ({"learning_rate": -1e-3}, "learning_rate"), ({"members": (1, 5)}, "members"), ({"members": (2, 2)}, "members"),
+    ({"learning_rate": -1e-3}, "learning_rate"), ({"members": (1, 5)}, "members"), ({"members": (2, 2)}, "members"), ({"members": 1}, "members"),
     ({"precision": "float16"}, "precision"), ({"eval_snapshots": True}, "eval_snapshots"),
     ({"pool": False}, "architecture='C'")])
 def test_train_ensemble_rejects_bad_arguments(tiny_data, kwargs, word, strategy):

@@ -119,6 +119,8 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     snapshots = _snapshot_steps(snapshots, steps)
     check_precision(precision)
     strategy = default_strategy() if strategy == "auto" else strategy
+    if members is not None and (not isinstance(members, (tuple, list)) or len(members) != 2):
+        raise ValueError(f"members must be a pair (a, b): members a, …, b − 1 of the ensemble; got {members!r}.")
     a, b = (0, n_members) if members is None else members
     a, b = nonnegative_int("members[0]", a), positive_int("members[1]", b)
     if not a < b <= n_members:
