@@ -191,11 +191,6 @@ class _TfRunner(_Runner):
 
         self._run = tf.function(run, jit_compile=accelerator(), reduce_retracing=True)
 
-    def _device(self, a):
-        import tensorflow as tf
-
-        return tf.convert_to_tensor(a)
-
     def run(self, inputs, n):
         import tensorflow as tf
 

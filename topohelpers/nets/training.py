@@ -249,19 +249,16 @@ def record_training(build, data, *, name: str, epochs: float, batch_size: int, l
     """
     keras = _keras()
     positive_number("epochs", epochs)
-    if isinstance(n_snapshots, bool) or not isinstance(n_snapshots, (int, np.integer)) or n_snapshots < 2:
+    if positive_int("n_snapshots", n_snapshots) < 2:
         raise ValueError(f"n_snapshots must be an integer >= 2, got {n_snapshots!r}.")
     n_train = len(data.x_train)
-    batch_size = positive_int("batch_size", batch_size)
+    _, batch_size, learning_rate = _check_run(1, batch_size, learning_rate, n_train)
     per_epoch = n_train // batch_size
-    if per_epoch < 1:
-        raise ValueError(f"batch_size={batch_size} is larger than the training set ({n_train}).")
     total = max(1, int(round(epochs * per_epoch)))
-    _check_run(total, batch_size, learning_rate, n_train)
     check_precision(precision)
     snap_steps = np.unique(np.linspace(0, total, n_snapshots).round().astype(int))
     config = {"engine": ENGINE, "name": name, "epochs": float(epochs), "batch_size": batch_size,
-              "learning_rate": float(learning_rate), "n_snapshots": int(n_snapshots), "seed": int(seed),
+              "learning_rate": learning_rate, "n_snapshots": int(n_snapshots), "seed": int(seed),
               "precision": precision, "backend": keras.backend.backend(), **data_key(data)}
 
     def compute(checkpoint):
