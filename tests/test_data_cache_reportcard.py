@@ -130,49 +130,132 @@ def test_numpy_only_unpickler_refuses_other_objects():
 
 # ---------------------------------------------------------------- report cards
 
+CIRCLE = th.Bars(count=1)
+
+
 def test_report_card_keeps_rows_of_other_profiles(tmp_path):
     book = th.ReportCard("ch", profile="book")
-    book.record("circle", published="1 bar", ours="1 bar", passed=True)
+    book.record("circle", rule=CIRCLE, published="1 bar", ours=[1.2, 0.1], null=[0.2, 0.1])
     book.save(tmp_path)
     smoke = th.ReportCard("ch", profile="smoke")
-    smoke.record("circle", published="1 bar", ours="2 bars", passed=False)
+    smoke.record("circle", rule=CIRCLE, published="1 bar", ours=[0.3, 0.1], null=[0.2, 0.1])
     path = smoke.save(tmp_path)
     rows = json.loads(path.read_text())
-    assert [(r["profile"], r["verdict"]) for r in rows] == [("book", "pass"), ("smoke", "fail")]
+    assert [(r["profile"], r["verdict"]) for r in rows] == [("book", "reproduced"), ("smoke", "not reproduced")]
     smoke.save(tmp_path)                                      # re-running replaces, not appends
     assert len(json.loads(path.read_text())) == 2
 
 
-def test_report_card_needs_a_boolean_verdict_and_rows():
+def test_the_four_verdicts():
+    card = th.ReportCard("ch", profile="paper")
+    card.record("a", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.2, 0.1])
+    card.record("b", rule=CIRCLE, published="1", ours=[1.2, 1.0], null=[0.2, 0.1])          # two long bars
+    card.record("c", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.9, 0.1])          # the null passes
+    card.record("d", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.2, 0.1],
+                unlike_paper=th.unlike_paper(networks=(6, 100)))
+    card.record("e", rule=CIRCLE, published="1", ours=th.NotRun("no offline VGG19 weights"))
+    assert [r.verdict for r in card.rows] == ["reproduced", "not reproduced", "not reproduced", "not comparable",
+                                              "not run"]
+    assert "null" in card.rows[2].reason and card.rows[3].reason == "scale: networks 6 (paper 100)"
+    assert card.rows[3].rule_holds is True and card.rows[4].reason == "no offline VGG19 weights"
+    assert card.counts() == {"reproduced": 1, "not reproduced": 2, "not comparable": 1, "not run": 1}
+    html = card._repr_html_()
+    assert CIRCLE.text in html and "at this scale the rule holds" in html
+
+
+def test_report_card_refuses_rows_without_rule_null_or_known_deviation():
     card = th.ReportCard("ch", profile="smoke")
-    with pytest.raises(ValueError, match="passed"):
-        card.record("x", published=1, ours=1, passed="yes")
+    with pytest.raises(ValueError, match="rule"):
+        card.record("x", rule="one bar", published=1, ours=[1.0])
+    with pytest.raises(ValueError, match="null"):
+        card.record("x", rule=CIRCLE, published=1, ours=[1.0])
+    with pytest.raises(ValueError, match="unlike_paper keys"):
+        card.record("x", rule=CIRCLE, published=1, ours=[1.0], null=[0.1], unlike_paper={"size": "small"})
+    with pytest.raises(ValueError, match="other method"):
+        card.record("x", rule=CIRCLE, published=1, ours=[1.0], null=[0.1], variant="k scaled")
+    card.record("x", rule=th.AtLeast(0.95, what="accuracy"), published="96%", ours=0.97, null_note="chance is 10%")
+    assert card.rows[0].null == "— (chance is 10%)" and card.rows[0].verdict == "reproduced"
     with pytest.raises(ValueError, match="no rows"):
-        card.save()
+        th.ReportCard("ch", profile="smoke").save()
 
 
 def test_report_card_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TOPO_REPORTCARDS", str(tmp_path / "rc"))
     card = th.ReportCard("ch", profile="smoke")
-    card.record("x", published=1, ours=1, passed=True)
+    card.record("x", rule=CIRCLE, published=1, ours=[1.0], null=[0.1])
     assert card.save().parent == tmp_path / "rc"
 
 
-def test_report_card_accepts_numpy_booleans():
-    card = th.ReportCard("ch", profile="smoke")
-    card.record("x", published=1, ours=1, passed=np.float64(2.0) > 1)
-    assert card.rows[0].verdict == "pass"
-
-
-def test_report_card_rows_name_their_source_and_old_files_still_load(tmp_path):
-    import json
-
+def test_report_card_rows_name_their_source_and_old_files_are_refused(tmp_path):
     card = th.ReportCard("chX", profile="book")
-    card.record("claim", published="1", ours="1", passed=True, source="CIFAR-10 stand-in")
+    card.record("claim", rule=CIRCLE, published="1", ours=[1.0], null=[0.1], source="CIFAR-10 stand-in",
+                unlike_paper={"stand-in data": "CIFAR-10 stand-in"})
     path = card.save(tmp_path)
     assert th.load_rows(path)[0].source == "CIFAR-10 stand-in"
     assert "CIFAR-10 stand-in" in card._repr_html_()
-    old = tmp_path / "old.json"        # written before rows had a source
+    old = tmp_path / "old.json"        # the pass/fail format before the four verdicts
     old.write_text(json.dumps([{"chapter": "c", "claim": "x", "published": "1", "ours": "1", "profile": "book",
                                 "verdict": "pass"}]))
-    assert th.load_rows(old)[0].source == ""
+    with pytest.raises(ValueError, match="rerun its chapter"):
+        th.load_rows(old)
+
+
+# ---------------------------------------------------------------- rules
+
+def test_bars_needs_a_minimum_lifetime_and_a_gap():
+    rule = th.Bars(count=1)
+    assert rule.holds([1.4, 0.2]) and rule.holds([1.4])
+    assert not rule.holds([0.35, 0.05])          # one bar, clearly alone, but too short to be a circle
+    assert not rule.holds([1.4, 0.8])            # two long bars
+    assert not rule.holds([0.7, 0.39])           # the next bar is short but not 2× shorter
+    five = th.Bars(count=5)
+    assert five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.2]) and not five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.35])
+    with pytest.raises(ValueError, match="NoBars"):
+        th.Bars(count=0)
+
+
+def test_bars_on_ideal_circle_and_random_filters():
+    circle, _ = th.primary_circle(300, noise=0.05, random_state=0)
+    noise = th.null_filters(300, 9, random_state=0)
+    rule = th.Bars(count=1)
+    assert rule.holds(th.rips(th.normalize(circle)))
+    assert not rule.holds(th.rips(th.normalize(noise)))
+    assert th.NoBars().holds(th.rips(th.normalize(noise))) and not th.NoBars().holds(th.rips(th.normalize(circle)))
+
+
+def test_loops_over_covers_tell_a_circle_from_blobs():
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(0, 2 * np.pi, 400)
+    ring = np.c_[np.cos(theta), np.sin(theta)] + 0.05 * rng.standard_normal((400, 2))
+    blobs = np.r_[rng.normal(0, 0.3, (200, 2)), rng.normal(3, 0.3, (200, 2))]
+    rule = th.OverCovers("loops", count=1)
+    sweep = th.over_covers(th.Mapper(resolution=10, gain=3), ring)
+    assert len(sweep.loops) == 9 and rule.holds(sweep)
+    assert not rule.holds(th.over_covers(th.Mapper(resolution=10, gain=3), blobs))
+    assert th.OverCovers("components", count=2).holds(th.over_covers(th.Mapper(resolution=10, gain=3), blobs))
+
+
+def test_tree_rule_and_sweep_pairs():
+    assert th.Tree().holds([(1, 0)] * 7 + [(2, 0)] * 2)
+    assert not th.Tree().holds([(1, 1)] * 5 + [(1, 0)] * 4)
+
+
+def test_rise_together_ignores_a_common_trend():
+    t = np.arange(30.0)
+    rng = np.random.default_rng(1)
+    a, b = t + rng.normal(0, 1, 30), t + rng.normal(0, 1, 30)        # both just grow
+    assert abs(th.rise_together(a, b)) < 0.5 and not th.RiseTogether().holds((a, b))
+    wiggle = rng.normal(0, 1, 30).cumsum()
+    assert th.RiseTogether().holds((t + wiggle, 2 * t + wiggle))
+    assert np.isnan(th.rise_together(t[:5], t[:5]))                  # too short to say
+
+
+def test_numeric_rules_and_unlike_paper():
+    assert th.Within(0.84, 0.05).holds(0.81) and not th.Within(0.84, 0.05).holds(0.7)
+    assert th.AtLeast(0.95).holds([0.96, 0.97]) and not th.AtLeast(0.95).holds(0.1)
+    assert th.Greater().holds((0.1, 0.01)) and not th.Greater().holds((0.1, 0.2))
+    assert th.unlike_paper(epochs=(70, 70)) == {}
+    assert th.unlike_paper(networks=(6, 100), steps=(2_000, 40_000)) == {
+        "scale": "networks 6 (paper 100), steps 2,000 (paper 40,000)"}
+    with pytest.raises(ValueError, match="pair"):
+        th.unlike_paper(networks=6)

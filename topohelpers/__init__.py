@@ -5,7 +5,7 @@ per idea: ``profile``, ``cache``, data (``data``, ``cifar``, ``svhn``, ``vgg``),
 (``weights``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``, ``persistence``,
 ``graphs``, ``induced``, ``learning``), networks (``models``, the ``nets`` package — ensemble,
 streams, precision, loop, runs, training — ``activation``, ``attacks``, ``callbacks``), and
-``plotting``, ``reportcard``, ``checks``.
+``plotting``, ``rules`` (the pass rules), ``reportcard``, ``checks``.
 """
 
 __version__ = "0.1.0"
@@ -28,13 +28,16 @@ from .nets import (PRECISIONS, BatchStreams, EnsembleM, TrainedEnsemble, Trained
 from .graphs import GraphPersistence, neural_persistence, subgraph_features, superlevel_h0
 from .induced import InducedGraph, induced_graph
 from .learning import count_branches, is_tree, learning_graph, mean_step
-from .mapper import (GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
-                     gain_to_overlap, neighbourhood_lens, variance_normalize)
+from .mapper import (CoverSweep, GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
+                     gain_to_overlap, neighbourhood_lens, over_covers, variance_normalize)
 from .persistence import Persistence, rips
 from .plotting import (mapper_html, plot_barcode, plot_diagram, plot_filters, plot_grid, plot_mapper,
                        show_html, trajectories_3d)
 from .profile import PROFILES, by_profile, profile
-from .reportcard import ReportCard, glue, load_rows, reportcard_dir
+from .reportcard import VERDICTS, NotRun, ReportCard, counts, glue, load_rows, reportcard_dir
+from . import rules
+from .rules import (AtLeast, Bars, Greater, NoBars, OverCovers, RiseTogether, Tree, Within, null_filters,
+                    rise_together, unlike_paper)
 from .svhn import load_sklearn_digits, load_svhn, synthetic_digits
 from .vgg import VGGKernels, WeightsUnavailable, load_vgg_kernels
 from .weights import dense_vectors, filters_to_kernel, normalize, spatial_filters

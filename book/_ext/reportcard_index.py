@@ -14,7 +14,8 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-COLUMNS = ("chapter", "claim", "published", "ours", "source", "profile", "verdict")
+COLUMNS = ("chapter", "claim", "rule", "published", "ours", "null", "source", "profile", "verdict")
+VERDICTS = ("reproduced", "not reproduced", "not comparable", "not run")
 
 
 class reportcard_placeholder(nodes.General, nodes.Element):
@@ -30,33 +31,72 @@ class ReportCardIndex(SphinxDirective):
 def _rows(folder: Path):
     rows = []
     for path in sorted(folder.glob("*.json")):
-        rows.extend(json.loads(path.read_text()))
+        file_rows = json.loads(path.read_text())
+        for r in file_rows:
+            if r.get("verdict") not in VERDICTS or "rule" not in r:
+                raise ValueError(f"{path} is not in the report-card format of this book (verdict "
+                                 f"{r.get('verdict')!r}, rule {r.get('rule', 'missing')!r}): delete it and "
+                                 "rerun its chapter.")
+        rows.extend(file_rows)
     return rows
 
 
-def _table(rows):
-    table = nodes.table(classes=["reportcard-index"])
-    group = nodes.tgroup(cols=len(COLUMNS))
+def _simple_table(header, body_rows, classes, cell_classes=None):
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(header))
     table += group
-    for _ in COLUMNS:
+    for _ in header:
         group += nodes.colspec(colwidth=1)
     head = nodes.thead()
     group += head
     row = nodes.row()
-    for c in COLUMNS:
+    for c in header:
         row += nodes.entry("", nodes.paragraph(text=c))
     head += row
     body = nodes.tbody()
     group += body
-    for r in rows:
+    for i, cells in enumerate(body_rows):
         row = nodes.row()
-        for c in COLUMNS:
-            text = str(r.get(c, ""))
+        for j, cell in enumerate(cells):
             para = nodes.paragraph()
-            para += nodes.strong(text=text) if c == "verdict" else nodes.Text(text)
-            row += nodes.entry("", para, classes=[f"verdict-{text}"] if c == "verdict" else [])
+            para += cell if isinstance(cell, nodes.Node) else nodes.Text(str(cell))
+            extra = cell_classes(i, j) if cell_classes else []
+            row += nodes.entry("", para, classes=extra)
         body += row
     return table
+
+
+def _counts(rows, chapters):
+    """Per chapter and profile: how many rows have each verdict (a chapter without a file: none)."""
+    table = []
+    seen = sorted({(r["chapter"], r["profile"]) for r in rows})
+    for chapter in chapters:
+        mine = [(c, p) for c, p in seen if c == chapter]
+        if not mine:
+            table.append([chapter, "—", "—", "—", "—", "—", "not executed for this site"])
+        for c, p in mine:
+            sub = [r for r in rows if r["chapter"] == c and r["profile"] == p]
+            n = [sum(r["verdict"] == v for r in sub) for v in VERDICTS]
+            table.append([c, p, *n, f"{n[0] + n[1]} finding(s) of {len(sub)} rows"])
+    return _simple_table(("chapter", "profile", *VERDICTS, ""), table, ["reportcard-counts"])
+
+
+def _table(rows):
+    def verdict_cell(r):
+        para = nodes.inline()
+        para += nodes.strong(text=r["verdict"])
+        if r.get("reason"):
+            para += nodes.Text(f" — {r['reason']}")
+        if r["verdict"] == "not comparable" and r.get("rule_holds") is not None:
+            para += nodes.Text(f" (at this scale the rule {'holds' if r['rule_holds'] else 'fails'})")
+        if r.get("variant"):
+            para += nodes.Text(f" [extra: {r['variant']}]")
+        return para
+
+    body = [[verdict_cell(r) if c == "verdict" else str(r.get(c, "")) for c in COLUMNS] for r in rows]
+    last = len(COLUMNS) - 1
+    return _simple_table(COLUMNS, body, ["reportcard-index"],
+                         lambda i, j: [f"verdict-{rows[i]['verdict'].replace(' ', '-')}"] if j == last else [])
 
 
 def _resolve(app, doctree, docname):
@@ -64,8 +104,10 @@ def _resolve(app, doctree, docname):
     folder = Path(os.environ.get("TOPO_REPORTCARDS") or Path(app.srcdir) / "reportcards")
     for node in doctree.findall(reportcard_placeholder):
         rows = _rows(folder) if folder.is_dir() else []
+        chapters = sorted({p.stem for p in (Path(app.srcdir) / "notebooks").glob("[0-9][0-9]_*.md")}
+                          | {r["chapter"] for r in rows})
         if rows:
-            node.replace_self(_table(rows))
+            node.replace_self([_counts(rows, chapters), _table(rows)])
         else:
             node.replace_self(nodes.paragraph(text="No chapter has recorded a report card yet."))
 
