@@ -18,11 +18,10 @@ from .mapper import Mapper
 from .persistence import Persistence, rips
 from .weights import normalize
 
+from .rules import GAP, LONG_BAR, Bars  # noqa: F401  (LONG_BAR is re-exported: chapters read it here)
+
 NEAR = 0.5
 """Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal filter)."""
-LONG_BAR = 0.4
-"""An H1 bar of normalized filters is *long* when it lives longer than this: random clouds of a
-few hundred unit filters make bars up to about 0.3, the ideal primary circle one of about 1.4."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -46,9 +45,10 @@ class CloudReport:
 
     @property
     def circle(self) -> bool:
-        """Exactly one H1 bar, at least ``clear_gap`` times longer than the next."""
-        count, ratio = self.h1
-        return count == 1 and ratio >= self.clear_gap
+        """The rule :class:`~topohelpers.rules.Bars` (count 1, gap ``clear_gap``): exactly one H1
+        bar longer than :data:`~topohelpers.rules.LONG_BAR`, at least ``clear_gap`` times
+        longer than the next."""
+        return Bars(count=1, gap=self.clear_gap).holds(self.persistence)
 
     @property
     def longest_h1(self) -> float:
@@ -104,7 +104,7 @@ def vanishing(F, *, rel: float = VANISHING) -> np.ndarray:
 
 
 def analyze_filters(F, *, k: int | None = None, p: float | None = None, resolution: int = 30, gain: float = 3.0,
-                    mapper: bool = True, n_landmarks: int | None = 800, clear_gap: float = 2.0,
+                    mapper: bool = True, n_landmarks: int | None = 800, clear_gap: float = GAP,
                     method: str = "auto", drop_vanishing: bool = False) -> CloudReport:
     """Normalize the spatial filters ``F`` (n, h·w), keep p(k, p) of them (``k=p=None``: all),
     and measure the rest: Rips persistence up to H1 (``n_landmarks`` landmarks when larger),
