@@ -17,6 +17,8 @@ if missing:
 intro = (html / f"{toc['root']}.html").read_text()
 if "reportcard-index" not in intro:
     sys.exit("the intro page does not show the report-card index")
+if "reportcard-counts" not in intro or not all(v in intro for v in ("reproduced", "not comparable", "not run")):
+    sys.exit("the intro page does not count the verdicts per chapter")
 for f in files:
     if f.startswith("notebooks/"):
         page = (html / f"{f}.html").read_text()
