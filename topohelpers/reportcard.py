@@ -158,7 +158,8 @@ class ReportCard:
                           "the rule also holds on the null, so it cannot tell the claim from noise")
         row = Row(self.chapter, str(claim), str(published), rule.text,
                   ours_text if ours_text is not None else show(ours),
-                  null_text if null_text is not None else (show(null) if null is not None else f"— ({null_note})"),
+                  null_text if null_text is not None else (show(null) if null is not None else
+                                                           f"— ({null_note})" if null_note else "—"),
                   self.profile, verdict, reason, holds, null_holds, str(source), str(variant))
         self.rows.append(row)
 
