@@ -139,3 +139,31 @@ def test_neural_persistence_stopping_stops_when_it_stops_growing():
     assert len(track.history) == 3 and track.history[0][1] == pytest.approx(track.history[-1][1])
     with pytest.raises(ValueError, match="patience"):
         th.neural_persistence_stopping(patience=0)
+
+
+def test_permuted_neural_persistence_keeps_the_weights_and_varies_with_their_arrangement():
+    from topohelpers.graphs import permuted_neural_persistence
+
+    rng = np.random.default_rng(0)
+    k = [rng.standard_normal((20, 8)), rng.standard_normal((8, 3))]
+    null = permuted_neural_persistence(k, n_permutations=5, random_state=1)
+    assert null.shape == (5,) and np.all(np.isfinite(null)) and np.ptp(null) > 0
+    # a constant layer is the same whatever the arrangement
+    flat = permuted_neural_persistence([np.ones((4, 3))], n_permutations=3)
+    assert np.allclose(flat, th.neural_persistence([np.ones((4, 3))])[1])
+    with pytest.raises(ValueError, match="n_permutations"):
+        permuted_neural_persistence(k, n_permutations=0)
+
+
+def test_greater_than_null_separates_a_shift_from_exchangeable_values():
+    from topohelpers.graphs import greater_than_null
+
+    rng = np.random.default_rng(0)
+    null = rng.standard_normal((4, 19))
+    diff, p = greater_than_null(null[:, 0] + 5, null[:, 1:])
+    assert diff > 4 and p < 0.01
+    diffs = [greater_than_null(rng.standard_normal(4), rng.standard_normal((4, 19)), random_state=s)[1]
+             for s in range(40)]
+    assert 0.2 < np.mean(diffs) < 0.8                                   # p roughly uniform without a shift
+    with pytest.raises(ValueError, match="null"):
+        greater_than_null([1.0, 2.0], np.ones((3, 4)))

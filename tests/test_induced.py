@@ -98,3 +98,69 @@ def test_pgd_stays_in_the_box_and_raises_the_loss():
     assert ce(adv) > ce(x)
     with pytest.raises(ValueError, match="labels"):
         th.pgd(model, x, y[:3])
+
+
+def test_percentile_cut_keeps_the_top_edges_of_each_layer_separately():
+    model = _model()
+    x = np.random.default_rng(2).random((9, 10, 2)).astype("float32")
+    full = th.induced_graph(model, x)
+    cut = th.induced_graph(model, x, percentile=90)
+    assert cut.percentile == 90 and "90th percentile" in repr(cut)
+    assert cut.n_vertices == full.n_vertices and cut.layers.keys() == full.layers.keys()
+    layer_full, layer_cut = full.layer_of(full.v), cut.layer_of(cut.v)
+    for layer in np.unique(layer_full):
+        phi = full.phi[layer_full == layer]
+        kept = cut.phi[layer_cut == layer]
+        assert np.sort(kept).tolist() == np.sort(phi[phi > np.percentile(phi, 90)]).tolist()
+        assert len(kept) <= 0.1 * len(phi) + 1                                      # a tenth of each layer
+
+
+def test_gebharts_graph_has_no_input_vertices_and_a_cut():
+    model = _model()
+    x = np.random.default_rng(3).random((9, 10, 2)).astype("float32")
+    g = th.induced_graph(model, x, include_input=False, percentile=90)
+    first_layer_start = g.layers["c1"][0]
+    assert "input" not in g.layers and first_layer_start == 0
+    assert not np.any(g.v < g.layers["mp"][0])                       # nothing enters the first layer
+    assert len(g.u) < len(th.induced_graph(model, x, include_input=False).u)
+
+
+@pytest.mark.parametrize("bad", [100, -1, "90", True])
+def test_percentile_out_of_range_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="percentile"):
+        th.induced_graph(_model(), np.ones((9, 10, 2), "float32"), percentile=bad)
+
+
+def test_pgd_takes_one_eps_per_input():
+    from topohelpers.attacks import pgd
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), L.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(1)
+    x, y = rng.random((4, 6)).astype("float32") * 0.5 + 0.25, rng.integers(0, 3, 4)
+    eps = np.array([0.01, 0.02, 0.05, 0.1], "float32")
+    adv = pgd(model, x, y, eps=eps, steps=5)
+    assert np.all(np.abs(adv - x).max(axis=1) <= eps + 1e-6)
+    with pytest.raises(ValueError, match="eps"):
+        pgd(model, x, y, eps=np.ones(3))
+
+
+def test_pgd_minimal_finds_a_small_eps_that_fools_and_no_smaller():
+    from topohelpers.attacks import pgd, pgd_minimal
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), L.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 6)).astype("float32")
+    y = np.asarray(model.predict(x, verbose=0)).argmax(-1)          # all right at first
+    y[0] = (y[0] + 1) % 3                                            # ... but one, already wrong
+    adv, eps, fooled = pgd_minimal(model, x, y, eps=0.05, steps=20, rounds=8)
+    pred = np.asarray(model.predict(adv, verbose=0)).argmax(-1)
+    assert eps[0] == 0 and np.array_equal(adv[0], x[0])
+    assert np.all(pred[fooled] != y[fooled]) and fooled.sum() >= 12
+    assert np.all(np.abs(adv - x).max(axis=1)[fooled] <= eps[fooled] + 1e-6)
+    idx = np.flatnonzero(fooled & (eps > 0))
+    weaker = pgd(model, x[idx], y[idx], eps=eps[idx] * 0.5, steps=20, step_size=eps[idx] * 0.5 / 30)
+    assert np.mean(np.asarray(model.predict(weaker, verbose=0)).argmax(-1) != y[idx]) < 0.5
+    with pytest.raises(ValueError, match="grow"):
+        pgd_minimal(model, x, y, grow=1.0)

@@ -16,7 +16,7 @@ from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .cifar import (ImagePipeline, grayscale, load_cifar10, load_colour_photographs, photo_crops, random_crop_flip,
                     standardize, standin_boxes)
 from .activation import maximize_activation
-from .attacks import pgd
+from .attacks import pgd, pgd_minimal
 from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, load_shapes, natural_patches,
                    synthetic_shapes)
 from .filtration import density_filtration, knn_distance, scaled_k
@@ -25,7 +25,8 @@ from .ideal import (circle_filters, fit_klein_bottle, fit_primary_circle, klein_
 from .models import build_c, build_gebhart, build_m, build_mlp, build_report2017, c_layers
 from .nets import (PRECISIONS, BatchStreams, EnsembleM, TrainedEnsemble, TrainedNetwork, TrainingDiverged,
                    WeightHistory, merge_shards, precision_scope, record_training, train_ensemble, train_network)
-from .graphs import GraphPersistence, neural_persistence, subgraph_features, superlevel_h0
+from .graphs import (GraphPersistence, greater_than_null, neural_persistence, permuted_neural_persistence,
+                     subgraph_features, superlevel_h0)
 from .induced import InducedGraph, induced_graph
 from .learning import count_branches, is_tree, learning_graph, mean_step
 from .mapper import (CoverSweep, GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,

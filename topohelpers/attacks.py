@@ -1,5 +1,10 @@
 """Adversarial inputs by projected gradient descent (Madry et al. 2018), written with the
-Keras backend's gradients so it runs on TensorFlow, JAX or PyTorch."""
+Keras backend's gradients so it runs on TensorFlow, JAX or PyTorch.
+
+:func:`pgd` attacks at a given ε (one for all inputs, or one per input); :func:`pgd_minimal`
+searches, per input, the smallest ε at which PGD fools the network — what foolbox 1.x's
+``ProjectedGradientDescentAttack`` does with its default ``binary_search=True``, the attack of
+Gebhart's code."""
 
 from __future__ import annotations
 
@@ -8,11 +13,19 @@ import numpy as np
 from .activation import _value_and_grad
 
 
-def pgd(model, x, y, *, eps: float = 0.1, steps: int = 10, step_size: float | None = None,
+def _per_input(value, n, name):
+    arr = np.asarray(value, dtype=np.float32)
+    if arr.ndim not in (0, 1) or (arr.ndim == 1 and len(arr) != n):
+        raise ValueError(f"{name} must be a number or one number per input ({n}), got shape {arr.shape}.")
+    return np.broadcast_to(arr, (n,)).copy()
+
+
+def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None,
         clip=(0.0, 1.0), batch_size: int = 256) -> np.ndarray:
     """L∞ projected gradient ascent on the cross-entropy of the true labels ``y``: each step
     moves every pixel by ``step_size`` (default 2.5·eps/steps) in the sign of the gradient,
     then projects back into the ``eps`` box around ``x`` and the valid range ``clip``.
+    ``eps`` and ``step_size`` are numbers or one number per input.
     ``steps=1`` with ``step_size=eps`` is FGSM."""
     from keras import ops
 
@@ -20,12 +33,18 @@ def pgd(model, x, y, *, eps: float = 0.1, steps: int = 10, step_size: float | No
     y = np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} inputs but y has {len(y)} labels.")
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps!r}.")
-    step_size = 2.5 * eps / steps if step_size is None else step_size
+    eps = _per_input(eps, len(x), "eps")
+    if not np.all(eps > 0):
+        raise ValueError(f"eps must be positive, got {eps.min()!r}.")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    step_size = 2.5 * eps / steps if step_size is None else _per_input(step_size, len(x), "step_size")
+    box = (-1,) + (1,) * (x.ndim - 1)
     out = np.empty_like(x)
     for start in range(0, len(x), batch_size):
-        x0, yb = x[start:start + batch_size], y[start:start + batch_size]
+        sl = slice(start, start + batch_size)
+        x0, yb = x[sl], y[sl]
+        e, s = eps[sl].reshape(box), step_size[sl].reshape(box)
         onehot = np.eye(int(model.outputs[0].shape[-1]), dtype=np.float32)[yb]
 
         def loss(xa):
@@ -35,6 +54,65 @@ def pgd(model, x, y, *, eps: float = 0.1, steps: int = 10, step_size: float | No
         xa = x0.copy()
         for _ in range(steps):
             _, g = _value_and_grad(loss, xa)
-            xa = np.clip(np.clip(xa + step_size * np.sign(g), x0 - eps, x0 + eps), *clip).astype(np.float32)
-        out[start:start + batch_size] = xa
+            xa = np.clip(np.clip(xa + s * np.sign(g), x0 - e, x0 + e), *clip).astype(np.float32)
+        out[sl] = xa
     return out
+
+
+def pgd_minimal(model, x, y, *, eps: float = 0.3, steps: int = 40, step_ratio: float = 1 / 30,
+                grow: float = 1.5, max_grow: int = 10, rounds: int = 10, clip=(0.0, 1.0),
+                batch_size: int = 256):
+    """The smallest-ε PGD adversarial of each input (foolbox 1.x ``ProjectedGradientDescentAttack``
+    with ``binary_search=True``: ε starts at ``eps``, grows ×``grow`` until the attack fools
+    the network (at most ``max_grow`` times), then ``rounds`` bisections; each try runs
+    ``steps`` PGD steps of ``step_ratio``·ε). Inputs the network already gets wrong are
+    returned unchanged with ε = 0.
+
+    Returns ``(x_adv, eps, fooled)``: the adversarials (the input itself where none was
+    found), the smallest ε that fooled (inf where none), and whether one was found.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} inputs but y has {len(y)} labels.")
+    for name, val in (("eps", eps), ("step_ratio", step_ratio)):
+        if not val > 0:
+            raise ValueError(f"{name} must be positive, got {val!r}.")
+    if not grow > 1:
+        raise ValueError(f"grow must be > 1 (the factor ε grows by), got {grow!r}.")
+    for name, val in (("max_grow", max_grow), ("rounds", rounds)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {val!r}.")
+
+    def wrong(xa, idx):
+        pred = np.asarray(model.predict(xa, verbose=0, batch_size=batch_size)).argmax(-1)
+        return pred != y[idx]
+
+    n = len(x)
+    best = x.copy()
+    every = np.arange(n)
+    found = wrong(x, every) if n else np.zeros(0, bool)
+    hi = np.where(found, 0.0, np.inf)                    # smallest ε known to fool
+    lo = np.zeros(n)                                     # largest ε known not to
+    cur = np.full(n, float(eps))
+    for _ in range(max_grow + 1):
+        idx = np.flatnonzero(~found)
+        if not len(idx):
+            break
+        adv = pgd(model, x[idx], y[idx], eps=cur[idx], steps=steps, step_size=cur[idx] * step_ratio,
+                  clip=clip, batch_size=batch_size)
+        ok = wrong(adv, idx)
+        best[idx[ok]], hi[idx[ok]], found[idx[ok]] = adv[ok], cur[idx[ok]], True
+        lo[idx[~ok]] = cur[idx[~ok]]
+        cur[idx[~ok]] *= grow
+    for _ in range(rounds):
+        idx = np.flatnonzero(found & (hi > 0))
+        if not len(idx):
+            break
+        mid = (lo[idx] + hi[idx]) / 2
+        adv = pgd(model, x[idx], y[idx], eps=mid, steps=steps, step_size=mid * step_ratio, clip=clip,
+                  batch_size=batch_size)
+        ok = wrong(adv, idx)
+        best[idx[ok]], hi[idx[ok]] = adv[ok], mid[ok]
+        lo[idx[~ok]] = mid[~ok]
+    return best, hi, found

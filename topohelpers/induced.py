@@ -4,6 +4,11 @@ Vertices are the neurons of every layer — a conv layer unrolled into one verte
 position per filter — and an edge joins a neuron u to each neuron v of the next layer that
 reads it, with weight φ(u, v) = |w_uv · h_u|, h_u the activation of u on the input. Stored
 sparse (edge lists), never as a dense adjacency matrix.
+
+Gebhart's own code builds a thinner graph: it leaves out the input layer (no input vertices,
+no edges from the input) and keeps, in each layer, only the edges above the 90th percentile
+of that layer's weights φ. ``induced_graph(model, x, include_input=False, percentile=90)``
+builds that graph; the defaults build the full one.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ class InducedGraph:
     ``u``, ``v``: vertex ids; ``signed``: the contribution w_uv·h_u of u to v's pre-activation
     (so Σ over v's in-edges, plus v's bias, is v's pre-activation); ``phi``: |signed|.
     ``layers`` maps each layer name to (first vertex id, activation shape) in order;
-    ``activations`` holds the activations h per layer.
+    ``activations`` holds the activations h per layer; ``percentile`` the per-layer edge cut
+    the graph was built with (None: every edge kept).
     """
 
     u: np.ndarray
@@ -33,6 +39,7 @@ class InducedGraph:
     signed: np.ndarray
     layers: dict
     activations: dict = field(default_factory=dict)
+    percentile: float | None = None
 
     @property
     def phi(self) -> np.ndarray:
@@ -50,7 +57,8 @@ class InducedGraph:
 
     def __repr__(self):
         parts = ", ".join(f"{k} {tuple(s)}" for k, (_, s) in self.layers.items())
-        return f"InducedGraph({self.n_vertices:,} vertices, {len(self.u):,} edges; {parts})"
+        cut = "" if self.percentile is None else f" above the {self.percentile:g}th percentile per layer"
+        return f"InducedGraph({self.n_vertices:,} vertices, {len(self.u):,} edges{cut}; {parts})"
 
 
 def _same_pad(n, k, s):
@@ -72,8 +80,14 @@ def _window_edges(in_shape, out_shape, k, s, padding):
     return i, j, valid
 
 
-def induced_graph(model, x, *, include_input: bool = True) -> InducedGraph:
+def induced_graph(model, x, *, include_input: bool = True, percentile: float | None = None) -> InducedGraph:
     """The induced graph of a Keras ``Sequential`` model on one input ``x`` (without batch axis).
+
+    ``include_input=False`` leaves out the input layer: no input vertices and no edges from
+    the input, so the first layer's vertices are reached only from the layer after them.
+    ``percentile`` (in [0, 100)) keeps, in each layer separately, only the edges whose weight
+    φ lies strictly above that percentile of the layer's φ (Gebhart's code: 90); ``None``
+    keeps every edge. Vertex ids and ``n_vertices`` do not depend on the cut.
 
     Handles Dense, Conv2D (any stride, 'same' or 'valid' padding, no dilation or groups),
     MaxPooling2D (an edge from the selected input, weight 1), AveragePooling2D (weights
@@ -91,6 +105,9 @@ def induced_graph(model, x, *, include_input: bool = True) -> InducedGraph:
             raise ValueError(f"layer {lay.name!r}: dilated or grouped convolutions are not supported.")
         if kind == "Conv2D" and lay.data_format != "channels_last":
             raise ValueError(f"layer {lay.name!r}: only channels_last data is supported.")
+    if percentile is not None and (isinstance(percentile, bool) or not isinstance(percentile, (int, float, np.number))
+                                   or not 0 <= float(percentile) < 100):
+        raise ValueError(f"percentile must be a number in [0, 100) or None (every edge), got {percentile!r}.")
     x = np.asarray(x, dtype=np.float32)
     expected = tuple(model.inputs[0].shape[1:])
     if x.shape != expected:
@@ -165,9 +182,16 @@ def induced_graph(model, x, *, include_input: bool = True) -> InducedGraph:
                     dst = ids[oi[:, None], oj[:, None], c]
                     count = valid.sum(axis=(2, 3))                   # padded cells are not averaged
                     contrib = prev_h[ii[:, None], jj[:, None], c] / count[oi, oj][:, None]
-            us.append(np.asarray(src).reshape(-1))
-            vs.append(np.asarray(dst).reshape(-1))
-            ss.append(np.asarray(contrib, dtype=np.float64).reshape(-1))
+            src, dst = np.asarray(src).reshape(-1), np.asarray(dst).reshape(-1)
+            contrib = np.asarray(contrib, dtype=np.float64).reshape(-1)
+            if percentile is not None and len(contrib):
+                phi = np.abs(contrib)
+                keep = phi > np.percentile(phi, percentile)          # this layer's cut
+                src, dst, contrib = src[keep], dst[keep], contrib[keep]
+            us.append(src)
+            vs.append(dst)
+            ss.append(contrib)
         prev_ids, prev_h = ids, h_out
     cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
-    return InducedGraph(cat(us, np.int64), cat(vs, np.int64), cat(ss, np.float64), table, acts)
+    return InducedGraph(cat(us, np.int64), cat(vs, np.int64), cat(ss, np.float64), table, acts,
+                        None if percentile is None else float(percentile))
