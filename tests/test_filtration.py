@@ -34,3 +34,25 @@ def test_filtration_removes_clutter_around_a_circle(rng):
 def test_density_filtration_rejects_bad_arguments(rng, kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.density_filtration(rng.normal(size=(10, 2)), **kwargs)
+
+
+@pytest.mark.parametrize("normalization, dim", [("dct", 8), ("euclidean", 9)])
+def test_normalize_patches_puts_patches_on_the_unit_sphere(rng, normalization, dim):
+    X = th.filtration.normalize_patches(rng.normal(size=(40, 9)) + 3.0, normalization)
+    assert X.shape == (40, dim)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0)
+
+
+def test_normalize_patches_matches_natural_patches():
+    img = np.random.default_rng(0).uniform(0.05, 1, size=(40, 50))
+    pixel = th.natural_patches([img], n_per_image=200, normalization="euclidean", random_state=1)
+    dct = th.natural_patches([img], n_per_image=200, normalization="dct", random_state=1)
+    np.testing.assert_allclose(th.filtration.normalize_patches(pixel, "dct"), dct, atol=1e-12)
+    np.testing.assert_allclose(th.filtration.normalize_patches(pixel, "euclidean"), pixel, atol=1e-12)
+
+
+@pytest.mark.parametrize("P, kwargs, word", [(np.ones((3, 8)), {}, "3×3"), (np.ones((3, 9)), {}, "constant"),
+                                             (np.eye(9), {"normalization": "pca"}, "normalization")])
+def test_normalize_patches_rejects_bad_arguments(P, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        th.filtration.normalize_patches(P, **kwargs)

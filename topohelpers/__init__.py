@@ -19,7 +19,7 @@ from .activation import maximize_activation
 from .attacks import pgd, pgd_minimal
 from .data import (Dataset, d_norm, dct_basis, load_mnist, load_photographs, load_shapes, natural_patches,
                    synthetic_shapes)
-from .filtration import density_filtration, knn_distance, scaled_k
+from .filtration import density_filtration, knn_distance, normalize_patches, scaled_k
 from .ideal import (circle_filters, fit_klein_bottle, fit_primary_circle, klein_filters, fit_three_circle, klein_bottle, klein_filter, primary_circle, primary_filter,
                     three_circle)
 from .models import build_c, build_gebhart, build_m, build_mlp, build_report2017, c_layers
