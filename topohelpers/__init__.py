@@ -28,7 +28,8 @@ from .nets import (PRECISIONS, BatchStreams, EnsembleM, TrainedEnsemble, Trained
 from .graphs import (GraphPersistence, greater_than_null, neural_persistence, permuted_neural_persistence,
                      subgraph_features, superlevel_h0)
 from .induced import InducedGraph, induced_graph
-from .learning import count_branches, is_tree, learning_graph, mean_step
+from .learning import (GABELLA, GABELLA_LENS, GABELLA_OVERLAP, LearningSweep, count_branches, is_tree,
+                       kmapper11_overlap, learning_graph, learning_sweep, mean_step, null_trajectories, phases)
 from .mapper import (CoverSweep, GapSingleLinkage, GraphSummary, Mapper, ball_mapper, clique_betti1,
                      gain_to_overlap, neighbourhood_lens, over_covers, variance_normalize)
 from .persistence import Persistence, rips
