@@ -245,23 +245,26 @@ UNLIKE = ("scale", "stand-in data", "other weights", "other method")
 stands in for the paper's, weights that are not the paper's, or a method the paper did not use."""
 
 
-def unlike_paper(**params) -> dict:
+def unlike_paper(*, at_least=(), **params) -> dict:
     """The ``scale`` entry of a row's ``unlike_paper``: every parameter ``name=(ours, paper)``
-    that differs, in words; empty when all equal the paper's.
+    that differs, in words; empty when all equal the paper's. Parameters named in
+    ``at_least`` (e.g. ``("seeds", "networks")``; names not given are ignored) count as the
+    paper's when ours is at least as large: more repeats than the paper's is not a smaller run.
 
     Examples
     --------
     >>> unlike_paper(networks=(6, 100), iterations=(40_000, 40_000))
     {'scale': 'networks 6 (paper 100)'}
-    >>> unlike_paper(epochs=(70, 70))
+    >>> unlike_paper(epochs=(70, 70), seeds=(20, 3), at_least=("seeds",))
     {}
     """
+    at_least = (at_least,) if isinstance(at_least, str) else tuple(at_least)
     diffs = []
     for name, pair in params.items():
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise ValueError(f"{name} must be a pair (ours, paper's), got {pair!r}.")
         ours, paper = pair
-        if ours != paper:
+        if ours != paper and not (name in at_least and ours >= paper):
             f = (lambda v: f"{v:,}") if all(isinstance(v, (int, np.integer)) for v in pair) else str
             diffs.append(f"{name.replace('_', ' ')} {f(ours)} (paper {f(paper)})")
     return {"scale": ", ".join(diffs)} if diffs else {}
