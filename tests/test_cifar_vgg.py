@@ -176,6 +176,30 @@ def test_vgg16_early_layer_holds_the_primary_circle(vgg16):
     assert count == 1 and ratio > 2
 
 
+def test_relative_distance_is_per_layer_and_zero_for_identical_kernels(vgg16):
+    d = th.vgg.relative_distance(vgg16, vgg16)
+    assert d.shape == (13,) and np.all(d == 0)
+    b = [np.ones((3, 3, 1, 2)), np.full((3, 3, 2, 4), 2.0)]
+    assert np.allclose(th.vgg.relative_distance([k * 1.5 for k in b], b), 0.5)
+
+
+def test_relative_distance_refuses_mismatched_networks():
+    b = [np.ones((3, 3, 1, 2)), np.ones((3, 3, 2, 2))]
+    with pytest.raises(ValueError, match="a has 1 layers but b has 2"):
+        th.vgg.relative_distance(b[:1], b)
+    with pytest.raises(ValueError, match="layer 2: a has shape"):
+        th.vgg.relative_distance([b[0], np.ones((3, 3, 2, 3))], b)
+    with pytest.raises(ValueError, match="layer 1 of b is all zeros"):
+        th.vgg.relative_distance(b, [np.zeros((3, 3, 1, 2)), b[1]])
+
+
+def test_hed_distance_without_imagenet_weights_says_unmeasured(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))          # no Keras cache there
+    monkeypatch.setattr(__import__("pathlib").Path, "home", staticmethod(lambda: tmp_path))
+    with pytest.raises(th.WeightsUnavailable, match="unmeasured"):
+        th.vgg.hed_distance_from_imagenet(allow_download=False)
+
+
 def test_unknown_net_is_named():
     with pytest.raises(ValueError, match="net must be 'vgg16' or 'vgg19'"):
         th.load_vgg_kernels("resnet50")

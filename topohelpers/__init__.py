@@ -41,7 +41,7 @@ from . import rules
 from .rules import (AtLeast, Bars, Greater, NoBars, OverCovers, RiseTogether, Tree, Within, null_filters,
                     rise_together, unlike_paper)
 from .svhn import load_sklearn_digits, load_svhn, synthetic_digits
-from .vgg import VGGKernels, WeightsUnavailable, load_vgg_kernels
+from .vgg import VGGKernels, WeightsUnavailable, hed_distance_from_imagenet, load_vgg_kernels, relative_distance
 from .weights import dense_vectors, filters_to_kernel, normalize, spatial_filters
 
 __all__ = [name for name in dir() if not name.startswith("_")]

