@@ -139,3 +139,16 @@ def test_around_walks_once_round_a_circle_in_angular_order(noisy_circle):
     assert len(nodes) == 8 and np.all(np.diff(angles) > 0)
     with pytest.raises(ValueError, match="n must"):
         m.around(0)
+
+
+def test_indexed_nerve_gives_kepler_mappers_links():
+    from kmapper.nerve import GraphNerve
+
+    from topohelpers.mapper import _indexed_nerve
+
+    rng = np.random.default_rng(3)
+    nodes = {f"c{i}": sorted(rng.choice(60, size=rng.integers(1, 12), replace=False).tolist()) for i in range(40)}
+    ours, ours_s = _indexed_nerve().compute(nodes)
+    theirs, theirs_s = GraphNerve().compute(nodes)
+    assert dict(ours) == dict(theirs) and ours_s == theirs_s
+    assert sum(map(len, theirs.values())) > 0

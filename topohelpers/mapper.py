@@ -171,6 +171,38 @@ def neighbourhood_lens(X, *, n_neighbors: int = 15, method: str = "umap", random
     raise ValueError(f"method must be 'umap' or 'spectral', got {method!r}.")
 
 
+def _indexed_nerve():
+    """KeplerMapper's ``GraphNerve`` (an edge between two nodes that share a point), found by
+    indexing point → nodes instead of comparing every pair of nodes: the same links in the
+    same order, several times faster on the graphs of a cover sweep."""
+    from collections import defaultdict
+    from itertools import combinations
+
+    from kmapper.nerve import GraphNerve
+
+    class IndexedGraphNerve(GraphNerve):
+        def compute(self, nodes):
+            if self.min_intersection != 1:
+                return super().compute(nodes)
+            order = {k: i for i, k in enumerate(nodes)}
+            keys = list(nodes)
+            by_point = defaultdict(list)
+            for k, members in nodes.items():
+                for m in members:
+                    by_point[m].append(order[k])
+            pairs = set()
+            for owners in by_point.values():
+                if len(owners) > 1:
+                    pairs.update(combinations(sorted(set(owners)), 2))
+            result = defaultdict(list)
+            for i, j in sorted(pairs):
+                result[keys[i]].append(keys[j])
+            edges = [[x, end] for x in result for end in result[x]]
+            return result, [[n] for n in nodes] + edges
+
+    return IndexedGraphNerve()
+
+
 class Mapper(BaseEstimator):
     """Mapper(resolution, gain) with PCA lenses, the VNE metric and the gap clusterer.
 
@@ -229,7 +261,7 @@ class Mapper(BaseEstimator):
         clusterer = clone(self.clusterer) if self.clusterer is not None else GapSingleLinkage()
         cover = km.Cover(n_cubes=self.resolution, perc_overlap=overlap)
         mapper = km.KeplerMapper(verbose=0)
-        self.graph_ = mapper.map(lens, space, clusterer=clusterer, cover=cover)
+        self.graph_ = mapper.map(lens, space, clusterer=clusterer, cover=cover, nerve=_indexed_nerve())
         self.lens_ = lens
         self.intervals_ = [
             np.c_[np.unique([c[d] for c in cover.centers_]) - cover.radius_[d],
