@@ -183,19 +183,28 @@ def build_report2017(*, n_classes: int = 10, input_shape=(28, 28, 1), seed: int 
     ], name="report2017")
 
 
-def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", seed: int | None = None):
+def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", padding: str = "valid", seed: int | None = None):
     """Gebhart's small networks, without biases: ``"CCFF"`` = conv 3@5×5 → conv 3@3×3 → FC 256 →
-    10; ``"CFF"`` = conv 5@5×5 → FC 50 → 10 ('same' padding, softmax readout)."""
+    10; ``"CFF"`` = conv 5@5×5 → FC 50 → 10 (softmax readout). ``padding`` is his ``"valid"``
+    (no padding: CCFF has 22·22·3 = 1,452 units before the dense layer) or ``"same"``.
+
+    Examples
+    --------
+    >>> build_gebhart("CCFF").get_layer("flatten").output.shape[-1]
+    1452
+    """
     keras = _keras()
     L = keras.layers
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' (Gebhart's) or 'same', got {padding!r}.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if kind == "CCFF":
-        body = [L.Conv2D(3, 5, padding="same", activation=activation, use_bias=False, name="conv1"),
-                L.Conv2D(3, 3, padding="same", activation=activation, use_bias=False, name="conv2"),
+        body = [L.Conv2D(3, 5, padding=padding, activation=activation, use_bias=False, name="conv1"),
+                L.Conv2D(3, 3, padding=padding, activation=activation, use_bias=False, name="conv2"),
                 L.Flatten(name="flatten"), L.Dense(256, activation=activation, use_bias=False, name="fc")]
     elif kind == "CFF":
-        body = [L.Conv2D(5, 5, padding="same", activation=activation, use_bias=False, name="conv1"),
+        body = [L.Conv2D(5, 5, padding=padding, activation=activation, use_bias=False, name="conv1"),
                 L.Flatten(name="flatten"), L.Dense(50, activation=activation, use_bias=False, name="fc")]
     else:
         raise ValueError(f"kind must be 'CCFF' or 'CFF', got {kind!r}.")

@@ -194,11 +194,29 @@ def _optimizer(name, learning_rate):
     raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}.")
 
 
+def architecture(model) -> list:
+    """A model's layers as plain data — class, activation, padding, strides and weight shapes —
+    so that two builds that differ in any of these never share a cache entry.
+
+    Examples
+    --------
+    >>> from topohelpers.models import build_gebhart
+    >>> architecture(build_gebhart("CCFF")) == architecture(build_gebhart("CCFF", padding="same"))
+    False
+    """
+    out = []
+    for lay in model.layers:
+        act = getattr(lay, "activation", None)
+        out.append([type(lay).__name__, getattr(act, "__name__", None), getattr(lay, "padding", None),
+                    list(getattr(lay, "strides", ()) or ()), [list(map(int, w.shape)) for w in lay.weights]])
+    return out
+
+
 def train_network(build, data, *, name: str, steps: int, batch_size: int, learning_rate: float = 1e-4,
                   seed: int = 0, snapshots=(), layers=("conv1",), optimizer: str = "adam", precision: str = "float32",
                   chunk: int = 50, use_cache: bool = True, progress: bool = True) -> TrainedNetwork:
-    """Train one network ``build()`` (an uncompiled Keras model; ``name`` must identify its
-    architecture) with ``optimizer`` ("adam" or "sgd") on ``data``, recording the kernels of
+    """Train one network ``build()`` (an uncompiled Keras model; ``name`` labels it, and its
+    :func:`architecture` is part of the cache key) with ``optimizer`` ("adam" or "sgd") on ``data``, recording the kernels of
     ``layers`` after each step in ``snapshots`` (0 = initialization; the last step is always
     recorded). Cached, chunked and resumable like :func:`train_ensemble`."""
     keras = _keras()
@@ -207,9 +225,10 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
     _optimizer(optimizer, learning_rate)
     check_precision(precision)
     x_train, x_test = _as_images(data.x_train), _as_images(data.x_test)
-    config = {"engine": ENGINE, "name": name, "steps": steps, "batch_size": batch_size,
-              "learning_rate": learning_rate, "optimizer": optimizer, "seed": int(seed), "snapshots": snapshots,
-              "layers": list(layers), "precision": precision, "backend": keras.backend.backend(), **data_key(data)}
+    config = {"engine": ENGINE, "name": name, "architecture": architecture(build()), "steps": steps,
+              "batch_size": batch_size, "learning_rate": learning_rate, "optimizer": optimizer, "seed": int(seed),
+              "snapshots": snapshots, "layers": list(layers), "precision": precision,
+              "backend": keras.backend.backend(), **data_key(data)}
 
     def compute(checkpoint):
         keras.utils.set_random_seed(seed)
