@@ -248,11 +248,14 @@ UNLIKE = ("scale", "stand-in data", "other weights", "other method")
 stands in for the paper's, weights that are not the paper's, or a method the paper did not use."""
 
 
-def unlike_paper(*, at_least=(), **params) -> dict:
+def unlike_paper(*, at_least=(), trained=None, **params) -> dict:
     """The ``scale`` entry of a row's ``unlike_paper``: every parameter ``name=(ours, paper)``
     that differs, in words; empty when all equal the paper's. Parameters named in
     ``at_least`` (e.g. ``("seeds", "networks")``; names not given are ignored) count as the
     paper's when ours is at least as large: more repeats than the paper's is not a smaller run.
+    ``trained=(accuracy, rule)`` adds to the scale entry when the network's accuracy fails
+    ``rule`` (e.g. ``AtLeast(0.72)``): a shape claim — above all a claim of absence — about a
+    network that has not trained as far as the paper's is no finding.
 
     Examples
     --------
@@ -260,6 +263,8 @@ def unlike_paper(*, at_least=(), **params) -> dict:
     {'scale': 'networks 6 (paper 100)'}
     >>> unlike_paper(epochs=(70, 70), seeds=(20, 3), at_least=("seeds",))
     {}
+    >>> unlike_paper(epochs=(70, 70), trained=(0.23, AtLeast(0.72, what="test accuracy")))
+    {'scale': "test accuracy 23.0%, short of the paper's (test accuracy ≥ 0.72)"}
     """
     at_least = (at_least,) if isinstance(at_least, str) else tuple(at_least)
     diffs = []
@@ -270,4 +275,10 @@ def unlike_paper(*, at_least=(), **params) -> dict:
         if ours != paper and not (name in at_least and ours >= paper):
             f = (lambda v: f"{v:,}") if all(isinstance(v, (int, np.integer)) for v in pair) else str
             diffs.append(f"{name.replace('_', ' ')} {f(ours)} (paper {f(paper)})")
-    return {"scale": ", ".join(diffs)} if diffs else {}
+    out = ", ".join(diffs)
+    if trained is not None:
+        accuracy, rule = trained
+        if not rule.holds(accuracy):
+            out = "; ".join(filter(None, [out, f"{getattr(rule, 'what', 'accuracy')} {float(accuracy):.1%}, "
+                                               f"short of the paper's ({rule.text})"]))
+    return {"scale": out} if out else {}
