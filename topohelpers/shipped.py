@@ -256,6 +256,35 @@ def train_shard(name: str, *, shard=None, members=None, precision: str = "float3
     return path
 
 
+def add_shards(folder, *, root=None) -> list:
+    """Ship the shards that another machine wrote to ``folder`` (its ``manifest.json`` and
+    ``.npz`` files, e.g. a device machine's ``$OUT/<experiment>``): each file is checked
+    against that manifest's sha256, copied into ``root`` and its entry merged into the
+    experiment's manifest there. Returns the files added."""
+    import shutil
+
+    folder = Path(folder)
+    incoming = json.loads((folder / "manifest.json").read_text())
+    name = incoming["experiment"]
+    experiment(name)
+    root = artifacts_dir() if root is None else Path(root)
+    manifest = read_manifest(name, root)
+    added = []
+    for file, entry in sorted(incoming["shards"].items()):
+        if sha256(folder / file) != entry["sha256"]:
+            raise ShippedWeightsError(f"{folder / file} does not match its manifest's sha256: copy it again.")
+        a, b = entry["members"]
+        overlap = [f for f, e in manifest["shards"].items() if f != file and e["members"][0] < b and a < e["members"][1]]
+        if overlap:
+            raise ShippedWeightsError(f"{file} (members {a}–{b - 1}) overlaps the shipped {overlap}.")
+        (root / name).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / file, root / name / file)
+        manifest["shards"][file] = entry
+        added.append(file)
+    _write_manifest(root, name, manifest)
+    return added
+
+
 @dataclass(frozen=True, repr=False)
 class ShippedRun:
     """The shipped shards of one experiment, joined: kernels at the snapshot steps, test
@@ -327,9 +356,13 @@ class ShippedRun:
         e = self.experiment
         lines = []
         for a, b in self.missing:
-            cut = [k for k in range(e.n_shards) if a <= e.shard(k)[0] and e.shard(k)[1] <= b]
-            lines += ([f"python -m topohelpers.shipped train {e.name} --shard {k}/{e.n_shards}" for k in cut]
-                      if cut else [f"python -m topohelpers.shipped train {e.name} --members {a}:{b}"])
+            while a < b:        # the experiment's own shards where they fit, member ranges for the rest
+                k = next((k for k in range(e.n_shards) if e.shard(k)[0] == a and e.shard(k)[1] <= b), None)
+                end = e.shard(k)[1] if k is not None else min(
+                    [b, *(e.shard(j)[0] for j in range(e.n_shards) if a < e.shard(j)[0] < b)])
+                lines.append(f"python -m topohelpers.shipped train {e.name} " +
+                             (f"--shard {k}/{e.n_shards}" if k is not None else f"--members {a}:{end}"))
+                a = end
         return "\n".join(lines)
 
     def __repr__(self):
@@ -452,6 +485,9 @@ def main(argv=None) -> int:
     v = sub.add_parser("verify", help="check hashes, keys and the full-weight members' accuracies")
     v.add_argument("experiments", nargs="*", default=None)
     v.add_argument("--root", default=None)
+    ad = sub.add_parser("add", help="ship shards another machine wrote (folders holding manifest.json)")
+    ad.add_argument("folders", nargs="+")
+    ad.add_argument("--root", default=None)
     ls = sub.add_parser("list", help="experiments, shipped members and what is missing")
     ls.add_argument("--root", default=None)
     args = parser.parse_args(argv)
@@ -464,6 +500,9 @@ def main(argv=None) -> int:
         names = args.experiments or [n for n in EXPERIMENTS if read_manifest(n, args.root)["shards"]]
         for n in names:
             print("\n".join(verify_shipped(n, root=args.root)))
+    elif args.command == "add":
+        for folder in args.folders:
+            print(f"{folder}: added {', '.join(add_shards(folder, root=args.root)) or 'nothing'}")
     else:
         for n, e in EXPERIMENTS.items():
             run = load_shipped(n, root=args.root, download=False)
