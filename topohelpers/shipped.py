@@ -226,6 +226,10 @@ def train_shard(name: str, *, shard=None, members=None, precision: str = "float3
     if file in manifest["shards"] and (root / name / file).exists():
         print(f"{name} {file}: already shipped; delete its manifest entry to retrain.")
         return root / name / file
+    overlap = [f for f, e in manifest["shards"].items() if e["members"][0] < b and a < e["members"][1]]
+    if overlap:
+        raise ValueError(f"members {a}–{b - 1} overlap the shipped {overlap}: train only what is missing "
+                         f"(python -m topohelpers.shipped list says which commands).")
 
     import keras
 
@@ -319,6 +323,15 @@ class ShippedRun:
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    @property
+    def data(self) -> list:
+        """The training data of the shipped shards, as :func:`data_identity` gives it (one entry per kind)."""
+        out = []
+        for e in self.shards.values():
+            if e["config"]["data"] not in out:
+                out.append(e["config"]["data"])
+        return out
 
     @property
     def source(self) -> str:
