@@ -48,7 +48,7 @@ def test_shards_ship_with_a_manifest_and_load_with_what_is_missing(tiny, tmp_pat
         assert entry["key"] == th.config_key(entry["config"])
     run = shipped.load_shipped("tiny", root=root, download=False)
     assert list(run.members) == [0, 2] and run.missing == [(1, 2)] and not run.complete
-    assert "--shard 1/3" in run.how_to_finish()
+    assert run.how_to_finish() == "python -m topohelpers.shipped train tiny --shard 1/3"
     assert run.filters("conv1").shape == (2 * 4, 9) and run.filters("conv2", step=0).shape == (2 * 4 * 2, 9)
     assert not np.array_equal(run.filters("conv1", step=0), run.filters("conv1"))     # training moved them
     assert run.loss.shape == (0, 2) and sorted(run.full) == [0, 2]                    # 12 steps < one window
@@ -117,6 +117,7 @@ def test_nothing_shipped_means_every_member_is_missing(tiny, tmp_path, capsys):
     assert run.n_members == 0 and run.missing == [(0, 3)]
     assert run.how_to_finish().splitlines() == [f"python -m topohelpers.shipped train tiny --shard {k}/3"
                                                 for k in range(3)]
+    assert "train tiny --shard k/3 for k = 0, …, 2" in run.not_run().reason
     shipped.main(["list", "--root", str(tmp_path)])
     assert "tiny" in capsys.readouterr().out
 
@@ -133,3 +134,11 @@ def test_the_repository_s_shipped_shards_verify(monkeypatch):
     for name in names:
         lines = shipped.verify_shipped(name, root=root, data=data)
         assert any("test accuracy" in line for line in lines), lines
+
+
+def test_what_is_missing_is_said_in_the_experiment_s_own_shards_where_they_fit():
+    exp = shipped.experiment("mnist-circles")                 # 5 shards of 20 networks
+    run = shipped.ShippedRun(exp, np.arange(50), {}, np.zeros(50), np.zeros((0, 50)), {})
+    assert run.missing == [(50, 100)]
+    assert [line.split("mnist-circles ")[1] for line in run.how_to_finish().splitlines()] == \
+        ["--members 50:60", "--shard 3/5", "--shard 4/5"]

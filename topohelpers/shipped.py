@@ -44,6 +44,10 @@ LOSS_EVERY = 100          # the shipped loss curve: each member's mean loss over
 ACCURACY_TOLERANCE = 0.001   # a shipped member's accuracy, re-evaluated anywhere: within 10 of 10,000 test images
 
 
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_CHECKOUT = _CHECKOUT if (_CHECKOUT / "_toc.yml").exists() else None     # the book's repository, if installed from it
+
+
 class ShippedWeightsError(ValueError):
     """A shipped file or manifest entry fails a check (hash, key, accuracy)."""
 
@@ -84,11 +88,10 @@ class Experiment:
                 "backend": backend, "data": data}
 
 
-def _m(name, chapter, what, sizes, n_shards, *, steps=40_000, snapshots=None):
-    snapshots = [0, steps] if snapshots is None else snapshots
+def _m(name, chapter, what, sizes, n_shards, *, steps=40_000, batch_size=128, kernel_size=3):
     return Experiment(name, chapter, what, 100,
-                      {"architecture": "M", "sizes": list(sizes), "kernel_size": 3, "steps": steps,
-                       "batch_size": 128, "learning_rate": 1e-3, "seed": 0, "snapshots": snapshots},
+                      {"architecture": "M", "sizes": list(sizes), "kernel_size": kernel_size, "steps": steps,
+                       "batch_size": batch_size, "learning_rate": 1e-3, "seed": 0, "snapshots": [0, steps]},
                       n_shards)
 
 
@@ -98,6 +101,9 @@ EXPERIMENTS = {e.name: e for e in (
     *(_m(f"mnist-circles-M{x}-{y}-{z}", "02_mnist_circles", f"§V.A robustness: 100 × M({x},{y},{z}) on MNIST, "
          "40,000 iterations of batch 128", (x, y, z), n)
       for (x, y, z), n in (((64, 0, 64), 5), ((64, 8, 512), 5), ((64, 16, 512), 5), ((256, 32, 512), 10))),
+    _m("report2017-improved", "03_report2017", "§7 of the 2017 report: the improved model, 100 × M(64,8,512) "
+       "with 5×5 kernels on MNIST, 10,000 iterations of batch 100", (64, 8, 512), 2, steps=10_000,
+       batch_size=100, kernel_size=5),
 )}
 """The experiments this module trains and ships, by name."""
 
@@ -113,8 +119,7 @@ def artifacts_dir() -> Path:
     else ``artifacts/paper`` in the data cache (where :func:`load_shipped` downloads to)."""
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR])
-    checkout = Path(__file__).resolve().parents[1]
-    return checkout / "artifacts" / "paper" if (checkout / "_toc.yml").exists() else cache_dir() / "artifacts" / "paper"
+    return _CHECKOUT / "artifacts" / "paper" if _CHECKOUT else cache_dir() / "artifacts" / "paper"
 
 
 def data_identity(data) -> dict:
@@ -378,6 +383,17 @@ class ShippedRun:
                 a = end
         return "\n".join(lines)
 
+    def not_run(self):
+        """A report card's :class:`~topohelpers.reportcard.NotRun` for a run with nothing shipped:
+        the reason names the commands that would train it."""
+        from .reportcard import NotRun
+
+        e = self.experiment
+        if self.n_members == 0:
+            return NotRun(f"{e.name} is not shipped yet: train it with python -m topohelpers.shipped train "
+                          f"{e.name} --shard k/{e.n_shards} for k = 0, …, {e.n_shards - 1}")
+        return NotRun(f"{e.name} is shipped in part; train the rest with: " + "; ".join(self.how_to_finish().splitlines()))
+
     def __repr__(self):
         acc = self.test_accuracy
         missing = ", ".join(f"{a}–{b - 1}" for a, b in self.missing) or "none"
@@ -406,12 +422,14 @@ def _fetch(name, file, root, expected_sha):
 def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
     """The shipped shards of experiment ``name``, every file checked against the manifest's
     sha256. Without a local manifest (Colab installs the package without the artifacts)
-    manifest and files are fetched from the repository (``download``). A run with no shard
+    manifest and files are fetched from the repository (``download``), except into the
+    book's own checkout, whose ``artifacts/paper`` is what is shipped. A run with no shard
     has no members: its ``missing`` and :meth:`ShippedRun.how_to_finish` say what to train."""
     exp = experiment(name)
     root = artifacts_dir() if root is None else Path(root)
     path = _manifest_path(root, name)
-    if not path.exists() and download:
+    in_checkout = _CHECKOUT is not None and Path(root).resolve().is_relative_to(_CHECKOUT)
+    if not path.exists() and download and not in_checkout:      # the checkout is the source: nothing to fetch
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with urlopen(f"{RAW_URL}/{name}/manifest.json", timeout=30) as resp:
