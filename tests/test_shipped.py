@@ -142,3 +142,19 @@ def test_what_is_missing_is_said_in_the_experiment_s_own_shards_where_they_fit()
     assert run.missing == [(50, 100)]
     assert [line.split("mnist-circles ")[1] for line in run.how_to_finish().splitlines()] == \
         ["--members 50:60", "--shard 3/5", "--shard 4/5"]
+
+
+def test_outside_the_checkout_the_files_are_fetched_from_the_repository_and_hash_checked(tiny, tmp_path,
+                                                                                       monkeypatch):
+    exp, data = tiny
+    repo = _ship(tmp_path, data, "1/3")                      # what the repository's raw URL serves
+    monkeypatch.setattr(shipped, "RAW_URL", repo.as_uri())
+    here = tmp_path / "colab"                                # an installed package: no artifacts beside it
+    run = shipped.load_shipped("tiny", root=here)
+    assert list(run.members) == [1] and (here / "tiny" / "members-001-002.npz").exists()
+    arrays = th.load_arrays(repo / "tiny" / "members-001-002.npz")   # the served file changes, not its manifest
+    arrays["test_accuracy"] = arrays["test_accuracy"] + 0.1
+    th.save_arrays(repo / "tiny" / "members-001-002.npz", arrays)
+    (here / "tiny" / "members-001-002.npz").unlink()
+    with pytest.raises(shipped.ShippedWeightsError, match="damaged or stale"):
+        shipped.load_shipped("tiny", root=here)
