@@ -60,6 +60,52 @@ def test_corrupt_cache_file_is_detected_and_recomputed(tmp_path):
     assert np.array_equal(out["x"], np.arange(100))
 
 
+def test_any_damaged_byte_is_named_by_file_and_recomputed(tmp_path):
+    """A flipped byte anywhere in a cache file: never wrong data, always a ValueError naming the
+    file (whatever the zip reader raised), and ``cached`` computes the entry again."""
+    th.cached({"a": 2}, lambda: {"x": np.arange(300.0), "y": np.eye(4)}, folder=tmp_path)
+    (path,) = tmp_path.glob("*.npz")
+    good = path.read_bytes()
+    for pos in range(0, len(good), 7):
+        path.write_bytes(good[:pos] + bytes([good[pos] ^ 0xFF]) + good[pos + 1:])
+        try:
+            arrays = th.load_arrays(path)
+        except ValueError as err:
+            assert str(path) in str(err)
+        else:      # the byte did not matter (zip padding): the data must be exactly the original
+            assert np.array_equal(arrays["x"], np.arange(300.0)) and np.array_equal(arrays["y"], np.eye(4))
+    path.write_bytes(good[:100] + b"\x00" * 50 + good[150:])
+    out = th.cached({"a": 2}, lambda: {"x": np.arange(300.0), "y": np.eye(4)}, folder=tmp_path)
+    assert np.array_equal(out["x"], np.arange(300.0)) and th.load_arrays(path)["x"].shape == (300,)
+
+
+class _Trickle:
+    """A response that sends one byte every ``delay`` seconds, forever."""
+
+    def __init__(self, delay):
+        self.delay = delay
+
+    def read(self, n):
+        __import__("time").sleep(self.delay)
+        return b"x"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_download_is_bounded_in_time_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    from topohelpers.data import _download
+
+    monkeypatch.setattr("urllib.request.urlopen", lambda url, timeout: _Trickle(0.01))
+    dest = tmp_path / "data.npz"
+    with pytest.raises(TimeoutError, match="longer than 0.2 s"):
+        _download("http://example.invalid/data.npz", dest, timeout=1.0, total=0.2)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cache_writes_no_pickles_and_rejects_object_arrays(tmp_path):
     with pytest.raises(ValueError, match="object"):
         th.save_arrays(tmp_path / "x.npz", {"o": np.array([{}, 1], dtype=object)})

@@ -51,3 +51,9 @@ def test_rips_rejects_bad_arguments(noisy_circle, kwargs, word):
 def test_asking_for_an_uncomputed_dimension_names_maxdim(noisy_circle):
     with pytest.raises(ValueError, match="maxdim"):
         th.rips(noisy_circle, maxdim=0).n_bars(1)
+
+
+@pytest.mark.parametrize("coeff", [0, 1, -3, 4, 2.0, True])
+def test_rips_coefficients_must_be_a_prime_field(coeff):
+    with pytest.raises(ValueError, match="coeff must be a prime"):
+        th.rips(np.random.default_rng(0).random((10, 2)), coeff=coeff)

@@ -82,8 +82,11 @@ def load_arrays(path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError) as err:
-        raise ValueError(f"cache file {path} is unreadable ({err}): delete it to recompute.") from err
+    except FileNotFoundError:
+        raise
+    except Exception as err:    # a damaged zip can raise almost anything (BadZipFile, NotImplementedError, ...)
+        raise ValueError(f"cache file {path} is unreadable ({type(err).__name__}: {err}): delete it to "
+                         "recompute.") from err
     stored = arrays.pop(_CHECKSUM, None)
     if stored is None or not np.array_equal(stored, _digest(arrays)):
         raise ValueError(f"cache file {path} fails its checksum: delete it to recompute.")

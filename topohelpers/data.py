@@ -54,13 +54,25 @@ class Dataset:
                 f"{self.x_train.shape[1:]}, source: {self.source})")
 
 
-def _download(url: str, dest: Path, timeout: float) -> Path:
+def _download(url: str, dest: Path, timeout: float, *, total: float | None = None) -> Path:
+    """Fetch ``url`` into ``dest`` atomically. ``timeout`` bounds each network wait and
+    ``total`` (default: 30 × ``timeout``) the whole download, so a server that trickles bytes is
+    abandoned; whatever fails, no partial file is left behind."""
+    import time
+
+    total = 30 * timeout if total is None else total
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
-    with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as fh:
-        while chunk := r.read(1 << 20):
-            fh.write(chunk)
-    os.replace(tmp, dest)
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as fh:
+            while chunk := r.read(1 << 16):
+                fh.write(chunk)
+                if time.monotonic() - start > total:
+                    raise TimeoutError(f"downloading {url} took longer than {total:g} s: abandoned.")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return dest
 
 

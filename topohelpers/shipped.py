@@ -30,12 +30,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 
 from .cache import cache_dir, config_key, load_arrays, save_arrays
 from .checks import nonnegative_int, positive_int
+from .data import _download
 
 ENV_VAR = "TOPO_ARTIFACTS"
 RAW_URL = "https://raw.githubusercontent.com/tda-weights/tda-weights-book/main/artifacts/paper"
@@ -407,11 +407,7 @@ def _fetch(name, file, root, expected_sha):
     """A shipped file from the checkout, else from the repository's raw URL into ``root``; hash-checked."""
     path = Path(root) / name / file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        with urlopen(f"{RAW_URL}/{name}/{file}", timeout=60) as resp, open(tmp, "wb") as fh:
-            fh.write(resp.read())
-        os.replace(tmp, path)
+        _download(f"{RAW_URL}/{name}/{file}", path, timeout=60)
     got = sha256(path)
     if got != expected_sha:
         raise ShippedWeightsError(f"{path} has sha256 {got[:12]}…, the manifest says {expected_sha[:12]}…: "
@@ -431,9 +427,7 @@ def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
     in_checkout = _CHECKOUT is not None and Path(root).resolve().is_relative_to(_CHECKOUT)
     if not path.exists() and download and not in_checkout:      # the checkout is the source: nothing to fetch
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with urlopen(f"{RAW_URL}/{name}/manifest.json", timeout=30) as resp:
-                path.write_bytes(resp.read())
+            _download(f"{RAW_URL}/{name}/manifest.json", path, timeout=30)
         except OSError as err:
             print(f"load_shipped: no manifest of {name!r} in {root} and none downloaded ({type(err).__name__}).")
     manifest = read_manifest(name, root)
