@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import positive_number
+
 from .filtration import density_filtration
 from .ideal import fit_klein_bottle, fit_primary_circle, fit_three_circle
 from .mapper import Mapper
@@ -98,6 +100,7 @@ def vanishing(F, *, rel: float = VANISHING) -> np.ndarray:
     >>> vanishing(np.array([[0.0, 1.0, 2.0], [1e-9, 0.0, 0.0], [3.0, 3.0, 3.0], [2.0, 0.0, 1.0]]))
     array([False,  True,  True, False])
     """
+    positive_number("rel", rel)
     F = np.asarray(F, dtype=np.float64)
     norms = np.linalg.norm(F - F.mean(axis=1, keepdims=True), axis=1)
     return norms <= rel * np.median(norms)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir, cached
+from .checks import positive_int
 from .data import Dataset, _download, _NumpyOnlyUnpickler
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -62,6 +63,8 @@ def standardize(x) -> np.ndarray:
     """Per-image mean-centring and normalizing, as TensorFlow's ``per_image_standardization``:
     (x − mean) / max(std, 1/√(h·w·c)) over each image's pixels and channels."""
     x = to_float(x)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x holds NaN or infinite pixels: standardizing would spread them over the whole image.")
     axes = tuple(range(1, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     std = x.std(axis=axes, keepdims=True)
@@ -204,6 +207,7 @@ def photo_crops(n_train: int = 20_000, n_test: int = 5_000, *, size: int = 32, s
     for name, n in (("n_train", n_train), ("n_test", n_test)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10 or n % 10:
             raise ValueError(f"{name} must be a positive multiple of 10 (balanced classes), got {n!r}.")
+    positive_int("size", size)
     config = {"n_train": int(n_train), "n_test": int(n_test), "size": int(size), "scales": [int(s) for s in scales],
               "test_fraction": float(test_fraction), "random_state": int(random_state),
               "photographs": list(STANDIN_PHOTOGRAPHS)}

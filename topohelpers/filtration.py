@@ -70,7 +70,7 @@ def density_filtration(X, k: int, p: float, *, return_index: bool = False, metho
     array([1, 0])
     """
     X = check_array(X, dtype=np.float64)
-    if not (0 < p <= 1):
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not (0 < p <= 1):
         raise ValueError(f"p must be a fraction in (0, 1], got {p!r}.")
     m = int(np.floor(p * X.shape[0]))
     if m < 1:

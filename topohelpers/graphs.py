@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import positive_int
+
 
 @dataclass(frozen=True, repr=False)
 class GraphPersistence:
@@ -212,6 +214,7 @@ def greater_than_null(observed, null, *, n_resamples: int = 10_000, random_state
     >>> round(diff, 3), p < 0.1
     (3.833, True)
     """
+    positive_int("n_resamples", n_resamples)
     obs = np.asarray(observed, dtype=np.float64).ravel()
     nul = np.asarray(null, dtype=np.float64)
     if nul.ndim != 2 or len(nul) != len(obs) or nul.shape[1] < 1 or not len(obs):

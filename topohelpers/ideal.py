@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import positive_int
+
 from .weights import normalize
 
 def grid(size: int = 3):
@@ -129,9 +131,8 @@ def fit_primary_circle(X):
     return theta, residual
 
 
-def _check_n(n):
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
+def _check_n(n, name="n"):
+    positive_int(name, n)
 
 
 def fit_three_circle(X, *, n_samples: int = 720):
@@ -170,7 +171,8 @@ def fit_klein_bottle(X, *, n_theta: int = 360, chunk: int = 20_000):
     """
     X = np.asarray(X, dtype=np.float64)
     size = _size_of(X)
-    _check_n(n_theta)
+    _check_n(n_theta, "n_theta")
+    _check_n(chunk, "chunk")
     gx, gy = grid(size)
     thetas = np.arange(n_theta) * np.pi / n_theta
     t = np.cos(thetas)[:, None] * gx + np.sin(thetas)[:, None] * gy            # (n_theta, d)
@@ -205,7 +207,7 @@ def circle_filters(n: int = 64, *, size: int = 3) -> np.ndarray:
 
 def klein_filters(n_theta: int = 8, n_phi: int = 8, *, size: int = 3) -> np.ndarray:
     """A regular n_theta × n_phi grid on the Klein bottle, θ ∈ [0, π), φ ∈ [0, 2π): (n_theta·n_phi, size²)."""
-    _check_n(n_theta)
-    _check_n(n_phi)
+    _check_n(n_theta, "n_theta")
+    _check_n(n_phi, "n_phi")
     theta, phi = np.meshgrid(np.pi * np.arange(n_theta) / n_theta, 2 * np.pi * np.arange(n_phi) / n_phi, indexing="ij")
     return klein_filter(theta.ravel(), phi.ravel(), size)

@@ -28,8 +28,8 @@ def gain_to_overlap(gain: float) -> float:
     >>> gain_to_overlap(3), gain_to_overlap(2)
     (0.6666666666666667, 0.5)
     """
-    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.number)) or not gain >= 1:
-        raise ValueError(f"gain must be a number >= 1 (gain 3 = 2/3 overlap), got {gain!r}.")
+    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.number)) or not 1 <= gain < np.inf:
+        raise ValueError(f"gain must be a finite number >= 1 (gain 3 = 2/3 overlap), got {gain!r}.")
     return 1.0 - 1.0 / float(gain)
 
 
@@ -383,8 +383,8 @@ def ball_mapper(X, eps: float) -> nx.Graph:
         from pyballmapper import BallMapper
 
     X = check_array(X, dtype=np.float64)
-    if not (isinstance(eps, (int, float, np.number)) and eps > 0):
-        raise ValueError(f"eps must be a positive radius, got {eps!r}.")
+    if isinstance(eps, bool) or not (isinstance(eps, (int, float, np.number)) and 0 < eps < np.inf):
+        raise ValueError(f"eps must be a finite positive radius, got {eps!r}.")
     bm = BallMapper(X=X, eps=float(eps))
     G = nx.Graph()
     for node, pts in bm.points_covered_by_landmarks.items():

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from .checks import nonnegative_int, nonnegative_number
+from .checks import nonnegative_int, nonnegative_number, positive_number
 
 
 def _keras():
@@ -225,7 +225,7 @@ def build_mlp(hidden=(100,), *, n_inputs: int = 784, n_classes: int = 10, init: 
     if init == "zeros":
         initializer = keras.initializers.Zeros()
     elif init == "normal":
-        initializer = keras.initializers.RandomNormal(stddev=std, seed=seed)
+        initializer = keras.initializers.RandomNormal(stddev=positive_number("std", std), seed=seed)
     else:
         raise ValueError(f"init must be 'zeros' or 'normal', got {init!r}.")
     layers = [keras.Input((n_inputs,))]

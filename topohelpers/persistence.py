@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_array
 
+from .checks import nonnegative_int
+
 
 @dataclass(frozen=True, repr=False)
 class Persistence:
@@ -106,8 +108,7 @@ def rips(X, *, maxdim: int = 1, n_landmarks: int | None = None, coeff: int = 2) 
     n = X.shape[0]
     if n < 2:
         raise ValueError(f"X needs at least 2 points, got {n}.")
-    if not isinstance(maxdim, (int, np.integer)) or maxdim < 0:
-        raise ValueError(f"maxdim must be a non-negative integer, got {maxdim!r}.")
+    nonnegative_int("maxdim", maxdim)
     if isinstance(coeff, bool) or not isinstance(coeff, (int, np.integer)) or coeff < 2 or \
             any(coeff % d == 0 for d in range(2, int(coeff ** 0.5) + 1)):
         raise ValueError(f"coeff must be a prime (the field Z/coeff: 2, 3, 5, …), got {coeff!r}.")

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
+from .checks import positive_int
 from .persistence import Persistence
 
 
@@ -31,6 +32,7 @@ def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, title=None
 
     ``titles`` label each filter, ``title`` the whole figure. Returns the array of axes.
     """
+    positive_int("ncols", ncols)
     imgs = _square(F, image_shape)
     n = len(imgs)
     if axes is None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .profile import PROFILES
 from .profile import profile as active_profile
 from .rules import UNLIKE, Rule  # noqa: F401  (Rule: the type of a rule)
 
@@ -90,6 +91,10 @@ def reportcard_dir() -> Path:
     return here / "reportcards"
 
 
+SHIPPED = "paper (shipped weights)"
+"""The profile of rows measured on networks trained at the paper's scale and shipped with the book."""
+
+
 class ReportCard:
     """Collect a chapter's rows, show them as a table, and save them.
 
@@ -109,6 +114,9 @@ class ReportCard:
     def __init__(self, chapter: str, *, profile: str | None = None):
         if not chapter or not isinstance(chapter, str) or "/" in chapter:
             raise ValueError(f"chapter must be a short name without '/', got {chapter!r}.")
+        if profile is not None and profile not in PROFILES + (SHIPPED,):
+            raise ValueError(f"profile must be one of {PROFILES + (SHIPPED,)} (or None: the active profile), "
+                             f"got {profile!r}.")
         self.chapter = chapter
         self.profile = profile or active_profile()
         self.rows: list[Row] = []

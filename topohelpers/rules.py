@@ -168,6 +168,10 @@ class AtLeast(Rule):
     def text(self):
         return f"{self.what} ≥ {self.threshold:g}"
 
+    def __post_init__(self):
+        if isinstance(self.threshold, bool) or not np.isfinite(self.threshold):
+            raise ValueError(f"threshold must be a finite number, got {self.threshold!r}.")
+
     def holds(self, value) -> bool:
         return bool(float(np.mean(value)) >= self.threshold)
 
@@ -227,6 +231,8 @@ def rise_together(x, y, *, min_points: int = MIN_SERIES) -> float:
     points): two quantities that both just grow with time give ρ ≈ 0 here."""
     from scipy.stats import spearmanr
 
+    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 3:
+        raise ValueError(f"min_points must be an integer >= 3 (two changes to correlate), got {min_points!r}.")
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-D series of one length, got shapes {x.shape} and {y.shape}.")
