@@ -130,6 +130,27 @@ def test_a_download_is_bounded_in_time_and_leaves_no_partial_file(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_download_is_not_retried_at_once(tmp_path, monkeypatch):
+    from topohelpers import data
+
+    calls = []
+
+    def unreachable(url, timeout):
+        calls.append(url)
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("urllib.request.urlopen", unreachable)
+    monkeypatch.setattr(data, "_failed", {})
+    for _ in range(3):
+        with pytest.raises(OSError, match="unreachable"):
+            data._download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
+    assert calls == ["http://example.invalid/x.npz"]
+    monkeypatch.setattr(data, "UNREACHABLE_FOR", 0.0)           # once the interval has passed: tried again
+    with pytest.raises(OSError):
+        data._download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
+    assert len(calls) == 2
+
+
 def test_cache_writes_no_pickles_and_rejects_object_arrays(tmp_path):
     with pytest.raises(ValueError, match="object"):
         th.save_arrays(tmp_path / "x.npz", {"o": np.array([{}, 1], dtype=object)})

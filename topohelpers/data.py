@@ -55,12 +55,23 @@ class Dataset:
                 f"{self.x_train.shape[1:]}, source: {self.source})")
 
 
+UNREACHABLE_FOR = 600.0
+"""Seconds during which a failed download is not tried again by this Python process."""
+_failed: dict = {}      # url -> (monotonic time of the failure, the error)
+
+
 def _download(url: str, dest: Path, timeout: float, *, total: float | None = None) -> Path:
     """Fetch ``url`` into ``dest`` atomically. ``timeout`` bounds each network wait and
     ``total`` (default: 30 × ``timeout``) the whole download, so a server that trickles bytes is
-    abandoned; whatever fails, no partial file is left behind."""
+    abandoned; whatever fails, no partial file is left behind. A URL that failed in the last
+    :data:`UNREACHABLE_FOR` seconds fails again at once (offline, every loader call would
+    otherwise wait for its timeout again)."""
     import time
 
+    if url in _failed and time.monotonic() - _failed[url][0] < UNREACHABLE_FOR:
+        when, err = _failed[url]
+        raise OSError(f"{url}: {type(err).__name__}: {err} ({time.monotonic() - when:.0f} s ago; not tried "
+                      "again yet)") from err
     total = 30 * timeout if total is None else total
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
@@ -72,6 +83,9 @@ def _download(url: str, dest: Path, timeout: float, *, total: float | None = Non
                 if time.monotonic() - start > total:
                     raise TimeoutError(f"downloading {url} took longer than {total:g} s: abandoned.")
         os.replace(tmp, dest)
+    except OSError as err:
+        _failed[url] = (time.monotonic(), err)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return dest
