@@ -21,9 +21,13 @@ book: $(STAMP)
 	TOPO_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --builder html
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-## make test: unit tests + doctests (the engine's tests under JAX too), notebook pairs in sync, nbval at smoke,
-## clean -W smoke build
+## make test: ruff (format and lint), unit tests + doctests (the engine's tests under JAX too), notebook pairs
+## in sync, nbval at smoke, clean -W smoke build
+LINTED := topohelpers tests benchmarks scripts book/_ext
+
 test: $(STAMP)
+	$(BIN)/ruff format --check --quiet $(LINTED) || { echo "run: $(BIN)/ruff format $(LINTED)"; exit 1; }
+	$(BIN)/ruff check --quiet $(LINTED)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests topohelpers
 	if $(BIN)/python -c "import sys; sys.exit(sys.version_info < (3, 11))"; then \
 	  KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_training.py; \

@@ -33,7 +33,7 @@ def main():
     m = int(args.p * len(X))
 
     t = time.perf_counter()
-    th.knn_distance(X[:2000], args.k, method="approx")          # JIT compilation of pynndescent
+    th.knn_distance(X[:2000], args.k, method="approx")  # JIT compilation of pynndescent
     compile_s = time.perf_counter() - t
     t = time.perf_counter()
     exact = th.knn_distance(X, args.k, method="exact")
@@ -45,7 +45,10 @@ def main():
     kept_exact = set(np.argsort(exact, kind="stable")[:m])
     kept_approx = set(np.argsort(approx, kind="stable")[:m])
     agree = len(kept_exact & kept_approx) / m
-    print(f"cloud: {len(X):,} filters of VGG16 conv layer 12 ({vgg.source.split(' — ')[0]}); p({args.k}, {args.p}) keeps {m:,}")
+    print(
+        f"cloud: {len(X):,} filters of VGG16 conv layer 12 ({vgg.source.split(' — ')[0]}); "
+        f"p({args.k}, {args.p}) keeps {m:,}"
+    )
     print(f"exact (sklearn, anchor)  {exact_s:7.1f} s")
     print(f"approx (pynndescent)     {approx_s:7.1f} s   (+ {compile_s:.1f} s one-off JIT compilation)")
     print(f"speed-up                 {exact_s / approx_s:7.1f}×")

@@ -41,8 +41,10 @@ def main():
         n_edges = len(g.u)
     a, o = float(np.median(anchor)), float(np.median(ours))
     print(f"CCFF induced graph: {g.n_vertices:,} vertices, {n_edges:,} edges")
-    print(f"networkx maximum spanning tree: {a:.3f} s per input; union-find: {o:.3f} s per input "
-          f"→ ratio {a / o:.2f}× (median of {args.inputs} inputs)")
+    print(
+        f"networkx maximum spanning tree: {a:.3f} s per input; union-find: {o:.3f} s per input "
+        f"→ ratio {a / o:.2f}× (median of {args.inputs} inputs)"
+    )
 
 
 if __name__ == "__main__":

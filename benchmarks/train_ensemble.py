@@ -48,14 +48,16 @@ def _batch(th, keras, x, y, n, sizes, batch, steps, warmup, strategy):
     ens.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=th.nets.member_loss)
     streams = th.BatchStreams(len(x), batch_size=batch, members=range(n))
     held = (x, y.astype(np.int32))
-    batches = [[keras.ops.convert_to_numpy(a) for a in loop._gather(held, (idx,), "ensemble")]
-               for idx in streams.indices(0, min(steps + warmup, 8))]     # host batches, used in turn
+    batches = [
+        [keras.ops.convert_to_numpy(a) for a in loop._gather(held, (idx,), "ensemble")]
+        for idx in streams.indices(0, min(steps + warmup, 8))
+    ]  # host batches, used in turn
     for j in range(warmup):
         ens.model.train_on_batch(*batches[j % len(batches)])
     t = time.perf_counter()
     for j in range(steps):
         loss = ens.model.train_on_batch(*batches[j % len(batches)])
-    np.asarray(loss)                                      # wait for the device
+    np.asarray(loss)  # wait for the device
     return (time.perf_counter() - t) / steps / n
 
 
@@ -68,7 +70,7 @@ def _fused(th, keras, x, y, n, sizes, batch, steps, strategy, precision, chunk):
     streams = th.BatchStreams(len(x), batch_size=batch, members=range(n))
     with th.precision_scope(precision):
         runner = loop._runner(ens.model, opt, loop._gather, (x, y.astype(np.int32)), "ensemble", chunk, n)
-        np.asarray(runner.run((streams.indices(0, chunk),), chunk))            # compile + warm-up
+        np.asarray(runner.run((streams.indices(0, chunk),), chunk))  # compile + warm-up
         rounds = max(1, steps // chunk)
         inputs = [(streams.indices(chunk * (r + 1), chunk),) for r in range(rounds)]
         t = time.perf_counter()
@@ -87,15 +89,27 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--chunk", type=int, default=50, help="steps per compiled call of the fused loop")
     ap.add_argument("--paths", nargs="+", default=["sequential", "batch", "fused"])
-    ap.add_argument("--strategies", nargs="+", default=None,
-                    help="layouts to time (default: grouped on an accelerator, branches on a CPU)")
+    ap.add_argument(
+        "--strategies",
+        nargs="+",
+        default=None,
+        help="layouts to time (default: grouped on an accelerator, branches on a CPU)",
+    )
     ap.add_argument("--precisions", nargs="+", default=["float32"])
-    ap.add_argument("--sequential-max", type=int, default=16,
-                    help="time the sequential anchor on at most this many networks (it is per network anyway)")
-    ap.add_argument("--batch-max", type=int, default=1_000_000,
-                    help="time the batch path only up to this many members")
-    ap.add_argument("--end-to-end", type=int, default=0, metavar="STEPS",
-                    help="also time th.train_ensemble for STEPS steps on MNIST at the largest N")
+    ap.add_argument(
+        "--sequential-max",
+        type=int,
+        default=16,
+        help="time the sequential anchor on at most this many networks (it is per network anyway)",
+    )
+    ap.add_argument("--batch-max", type=int, default=1_000_000, help="time the batch path only up to this many members")
+    ap.add_argument(
+        "--end-to-end",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="also time th.train_ensemble for STEPS steps on MNIST at the largest N",
+    )
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
 
@@ -120,18 +134,31 @@ def main():
         if "sequential" in args.paths:
             m = min(n, args.sequential_max)
             row["sequential"] = _sequential(th, keras, x, y, m, sizes, args.batch, args.steps, args.warmup)
-            print(f"N={n:4d}  sequential model.fit ({m} nets): {1e3 * row['sequential']:8.3f} ms per network-step",
-                  flush=True)
+            print(
+                f"N={n:4d}  sequential model.fit ({m} nets): {1e3 * row['sequential']:8.3f} ms per network-step",
+                flush=True,
+            )
         for strategy in strategies:
             timed = []
             if "batch" in args.paths and n <= args.batch_max:
-                timed.append((f"batch/{strategy}", lambda: _batch(th, keras, x, y, n, sizes, args.batch, args.steps,
-                                                                   args.warmup, strategy)))
+                timed.append(
+                    (
+                        f"batch/{strategy}",
+                        lambda n=n, strategy=strategy: _batch(
+                            th, keras, x, y, n, sizes, args.batch, args.steps, args.warmup, strategy
+                        ),
+                    )
+                )
             if "fused" in args.paths:
                 for p in args.precisions:
-                    timed.append((f"fused/{strategy}/{p}",
-                                  lambda p=p: _fused(th, keras, x, y, n, sizes, args.batch, args.steps, strategy, p,
-                                                     args.chunk)))
+                    timed.append(
+                        (
+                            f"fused/{strategy}/{p}",
+                            lambda p=p, n=n, strategy=strategy: _fused(
+                                th, keras, x, y, n, sizes, args.batch, args.steps, strategy, p, args.chunk
+                            ),
+                        )
+                    )
             for name, run in timed:
                 row[name] = run()
                 ratio = f"→ {row['sequential'] / row[name]:5.2f}× sequential" if "sequential" in row else ""
@@ -143,20 +170,51 @@ def main():
         mnist = th.load_mnist(verbose=False)
         n = max(args.members)
         for p in args.precisions:
-            r = th.train_ensemble(mnist, sizes=sizes, n_members=n, steps=args.end_to_end, batch_size=args.batch,
-                                  precision=p, chunk=args.chunk, use_cache=False, progress=False)
+            r = th.train_ensemble(
+                mnist,
+                sizes=sizes,
+                n_members=n,
+                steps=args.end_to_end,
+                batch_size=args.batch,
+                precision=p,
+                chunk=args.chunk,
+                use_cache=False,
+                progress=False,
+            )
             per = r.seconds / (n * args.end_to_end)
-            end_to_end.append({"members": n, "steps": args.end_to_end, "precision": p, "seconds": r.seconds,
-                               "ms_per_net_step": 1e3 * per, "mean_test_accuracy": float(r.test_accuracy.mean()),
-                               "data": r.source})
-            print(f"train_ensemble end to end, {n} × M{sizes}, {args.end_to_end} steps, {p}: {r.seconds:.1f} s "
-                  f"({1e3 * per:.3f} ms per network-step, incl. compile and test); mean test accuracy "
-                  f"{r.test_accuracy.mean():.4f}; 40,000 steps ≈ {per * n * 40_000 / 60:.1f} min", flush=True)
+            end_to_end.append(
+                {
+                    "members": n,
+                    "steps": args.end_to_end,
+                    "precision": p,
+                    "seconds": r.seconds,
+                    "ms_per_net_step": 1e3 * per,
+                    "mean_test_accuracy": float(r.test_accuracy.mean()),
+                    "data": r.source,
+                }
+            )
+            print(
+                f"train_ensemble end to end, {n} × M{sizes}, {args.end_to_end} steps, {p}: {r.seconds:.1f} s "
+                f"({1e3 * per:.3f} ms per network-step, incl. compile and test); mean test accuracy "
+                f"{r.test_accuracy.mean():.4f}; 40,000 steps ≈ {per * n * 40_000 / 60:.1f} min",
+                flush=True,
+            )
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"backend": backend, "device": device, "sizes": args.sizes, "batch": args.batch,
-                       "steps": args.steps, "chunk": args.chunk, "results": results, "end_to_end": end_to_end},
-                      fh, indent=1)
+            json.dump(
+                {
+                    "backend": backend,
+                    "device": device,
+                    "sizes": args.sizes,
+                    "batch": args.batch,
+                    "steps": args.steps,
+                    "chunk": args.chunk,
+                    "results": results,
+                    "end_to_end": end_to_end,
+                },
+                fh,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def test_random_filters_are_not_a_circle_and_lie_off_the_models():
 
 
 def test_lines_count_on_the_secondary_circles_and_edges_do_not():
-    lines = th.klein_filter(np.zeros(50), np.zeros(50))               # vertical lines: secondary θ = 0, φ = 0
+    lines = th.klein_filter(np.zeros(50), np.zeros(50))  # vertical lines: secondary θ = 0, φ = 0
     edges, _ = th.primary_circle(50, random_state=0)
     r = th.analyze_filters(np.concatenate([lines, edges]), mapper=False)
     assert r.on_secondary(1) == pytest.approx(0.5) and r.on_secondary(2) == 0

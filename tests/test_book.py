@@ -27,7 +27,9 @@ def test_there_are_chapters():
 def test_markdown_and_notebook_twins_have_the_same_cells(md):
     ipynb = md.with_suffix(".ipynb")
     assert ipynb.exists(), f"{ipynb.name} is missing: run `make sync`"
-    assert _cells(jupytext.read(md)) == _cells(jupytext.read(ipynb)), f"{md.name} and {ipynb.name} differ: run `make sync`"
+    assert _cells(jupytext.read(md)) == _cells(jupytext.read(ipynb)), (
+        f"{md.name} and {ipynb.name} differ: run `make sync`"
+    )
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
@@ -43,7 +45,7 @@ def test_colab_install_and_badge_use_the_configured_repository(md):
     installs = re.findall(r'%pip install[^\n]*"topohelpers @ git\+([^"]+)"', text)
     assert installs, "the chapter needs the Colab install cell"
     assert all(u.rstrip("/") == REPO_URL for u in installs), (installs, REPO_URL)
-    assert 'if "google.colab" in sys.modules' in text        # runs only inside Colab
+    assert 'if "google.colab" in sys.modules' in text  # runs only inside Colab
     assert "tensorflow" not in " ".join(re.findall(r"%pip install[^\n]*", text))  # keep Colab's TF
     slug = REPO_URL.removeprefix("https://github.com/")
     badge = f"https://colab.research.google.com/github/{slug}/blob/{CONFIG['repository']['branch']}/notebooks/{md.stem}.ipynb"

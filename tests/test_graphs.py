@@ -20,7 +20,7 @@ def test_forest_is_networkx_maximum_spanning_forest(seed):
     for (a, b), x in zip(zip(u, v), w):
         G[a][b]["weight"] = x
     p = th.superlevel_h0(u, v, w)
-    mst = nx.maximum_spanning_tree(G)           # a forest on a disconnected graph
+    mst = nx.maximum_spanning_tree(G)  # a forest on a disconnected graph
     assert p.forest[:, 2].sum() == pytest.approx(sum(d["weight"] for *_, d in mst.edges(data=True)))
     assert len(p.forest) == mst.number_of_edges()
     assert len(p.essential) == nx.number_connected_components(G.subgraph([n for n in G if G.degree(n) > 0]))
@@ -47,7 +47,7 @@ def test_h0_pairs_match_a_brute_force_elder_rule(seed):
         for c in merged[0]:
             comps[c] = merged
     assert sorted(map(tuple, p.pairs.round(12))) == sorted((round(b, 12), round(d, 12)) for b, d in pairs)
-    assert np.all(p.pairs[:, 0] >= p.pairs[:, 1])          # superlevel: born above where it dies
+    assert np.all(p.pairs[:, 0] >= p.pairs[:, 1])  # superlevel: born above where it dies
 
 
 def test_zero_weight_edges_are_kept():
@@ -67,11 +67,13 @@ def test_neural_persistence_of_a_hand_made_2x2_layer():
 def test_neural_persistence_normalizes_over_the_whole_network():
     small, big = np.full((2, 2), 0.1), np.full((2, 2), 1.0)
     per_layer, _ = th.neural_persistence([small, big], normalize=False)
-    assert per_layer[0] > per_layer[1]          # the small layer's weights are far below the network maximum
+    assert per_layer[0] > per_layer[1]  # the small layer's weights are far below the network maximum
 
 
-@pytest.mark.parametrize("args, word", [(([0, 1], [1], [1.0]), "one length"), (([0], [1], [np.nan]), "NaN"),
-                                        (([-1], [1], [1.0]), "non-negative")])
+@pytest.mark.parametrize(
+    "args, word",
+    [(([0, 1], [1], [1.0]), "one length"), (([0], [1], [np.nan]), "NaN"), (([-1], [1], [1.0]), "non-negative")],
+)
 def test_superlevel_h0_rejects_bad_input(args, word):
     with pytest.raises(ValueError, match=word):
         th.superlevel_h0(*args)
@@ -89,9 +91,10 @@ def test_large_graph_fast_path_gives_the_same_persistence(seed, monkeypatch):
     rng = np.random.default_rng(seed)
     G = nx.gnm_random_graph(800, 6000, seed=seed)
     u, v = np.array(G.edges).T
-    w = rng.integers(0, 50, len(u)) / 50.0               # many ties and some zero weights
+    w = rng.integers(0, 50, len(u)) / 50.0  # many ties and some zero weights
     fast = th.superlevel_h0(u, v, w)
     import topohelpers.graphs as graphs
+
     monkeypatch.setattr(graphs, "_candidate_edges", lambda u, v, w, n: np.argsort(-w, kind="stable"))
     slow = th.superlevel_h0(u, v, w)
     assert sorted(map(tuple, fast.pairs)) == sorted(map(tuple, slow.pairs))
@@ -103,12 +106,12 @@ def test_forest_lifetimes_pair_each_forest_edge_with_the_class_it_ends():
     # path 0-1 (w=3), then vertex 2 joins at 1 via (1,2,w=1) after being born at 2 on (2,3)
     p = th.superlevel_h0([0, 2, 1], [1, 3, 2], [3.0, 2.0, 1.0])
     assert p.forest[:, 2].tolist() == [3.0, 2.0, 1.0]
-    assert p.forest_lifetime.tolist() == [0.0, 0.0, 1.0]          # the {2,3} class, born at 2, dies at 1
+    assert p.forest_lifetime.tolist() == [0.0, 0.0, 1.0]  # the {2,3} class, born at 2, dies at 1
 
 
 def test_subgraph_features_share_columns_across_graphs():
     a = th.superlevel_h0([0, 2, 1], [1, 3, 2], [3.0, 2.0, 1.0])
-    b = th.superlevel_h0([0, 2, 1], [1, 3, 2], [1.0, 0.8, 0.5])      # {2,3} born at 0.8 ends at 0.5
+    b = th.superlevel_h0([0, 2, 1], [1, 3, 2], [1.0, 0.8, 0.5])  # {2,3} born at 0.8 ends at 0.5
     X, edges = th.subgraph_features([a, b], n_vertices=4)
     assert X.shape == (2, len(edges)) and sorted(map(tuple, edges.tolist())) == [(0, 1), (1, 2), (2, 3)]
     col = {tuple(e): i for i, e in enumerate(edges.tolist())}
@@ -130,12 +133,13 @@ def test_neural_persistence_stopping_stops_when_it_stops_growing():
     rng = np.random.default_rng(0)
     x, y = rng.random((64, 4)).astype("float32"), rng.integers(0, 2, 64)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"),
-                              keras.layers.Dense(2, activation="softmax")])
-    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")     # weights never change
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2, activation="softmax")]
+    )
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")  # weights never change
     stop, track = th.neural_persistence_stopping(patience=2), th.neural_persistence_tracker()
     hist = model.fit(x, y, epochs=10, verbose=0, callbacks=[stop, track])
-    assert stop.stopped_epoch == 3 and len(hist.history["loss"]) == 3            # best at 1, no growth at 2, 3
+    assert stop.stopped_epoch == 3 and len(hist.history["loss"]) == 3  # best at 1, no growth at 2, 3
     assert len(track.history) == 3 and track.history[0][1] == pytest.approx(track.history[-1][1])
     with pytest.raises(ValueError, match="patience"):
         th.neural_persistence_stopping(patience=0)
@@ -162,8 +166,9 @@ def test_greater_than_null_separates_a_shift_from_exchangeable_values():
     null = rng.standard_normal((4, 19))
     diff, p = greater_than_null(null[:, 0] + 5, null[:, 1:])
     assert diff > 4 and p < 0.01
-    diffs = [greater_than_null(rng.standard_normal(4), rng.standard_normal((4, 19)), random_state=s)[1]
-             for s in range(40)]
-    assert 0.2 < np.mean(diffs) < 0.8                                   # p roughly uniform without a shift
+    diffs = [
+        greater_than_null(rng.standard_normal(4), rng.standard_normal((4, 19)), random_state=s)[1] for s in range(40)
+    ]
+    assert 0.2 < np.mean(diffs) < 0.8  # p roughly uniform without a shift
     with pytest.raises(ValueError, match="null"):
         greater_than_null([1.0, 2.0], np.ones((3, 4)))

@@ -12,17 +12,19 @@ L = keras.layers
 
 def _model(seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((9, 10, 2)),
-        L.Conv2D(3, 3, strides=2, padding="same", activation="relu", name="c1"),
-        L.MaxPooling2D(2, padding="same", name="mp"),
-        L.Conv2D(4, 2, padding="valid", activation="relu", name="c2"),
-        L.AveragePooling2D(2, padding="same", name="ap"),
-        L.Flatten(name="fl"),
-        L.Dense(5, activation="sigmoid", name="d1"),
-        L.Dropout(0.5, name="do"),
-        L.Dense(3, activation="softmax", name="d2"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((9, 10, 2)),
+            L.Conv2D(3, 3, strides=2, padding="same", activation="relu", name="c1"),
+            L.MaxPooling2D(2, padding="same", name="mp"),
+            L.Conv2D(4, 2, padding="valid", activation="relu", name="c2"),
+            L.AveragePooling2D(2, padding="same", name="ap"),
+            L.Flatten(name="fl"),
+            L.Dense(5, activation="sigmoid", name="d1"),
+            L.Dropout(0.5, name="do"),
+            L.Dense(3, activation="softmax", name="d2"),
+        ]
+    )
 
 
 def _incoming_sum(g, layer):
@@ -41,14 +43,14 @@ def test_unrolled_edges_reproduce_every_layers_pre_activation():
     k1, b1 = model.get_layer("c1").get_weights()
     pre1 = keras.ops.convert_to_numpy(keras.ops.conv(x[None], k1, strides=2, padding="same"))[0] + b1
     np.testing.assert_allclose(_incoming_sum(g, "c1") + b1, pre1, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(_incoming_sum(g, "mp"), acts["mp"], rtol=1e-6)          # max pooling: the winner
+    np.testing.assert_allclose(_incoming_sum(g, "mp"), acts["mp"], rtol=1e-6)  # max pooling: the winner
     k2, b2 = model.get_layer("c2").get_weights()
     pre2 = keras.ops.convert_to_numpy(keras.ops.conv(acts["mp"][None], k2, padding="valid"))[0] + b2
     np.testing.assert_allclose(_incoming_sum(g, "c2") + b2, pre2, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(_incoming_sum(g, "ap"), acts["ap"], rtol=1e-5, atol=1e-6)  # average pooling
     W, b = model.get_layer("d1").get_weights()
     np.testing.assert_allclose(_incoming_sum(g, "d1") + b, acts["ap"].reshape(-1) @ W + b, rtol=1e-5, atol=1e-6)
-    assert "fl" not in g.layers and "do" not in g.layers                                   # no vertices of their own
+    assert "fl" not in g.layers and "do" not in g.layers  # no vertices of their own
     assert np.all(g.phi >= 0) and np.allclose(g.phi, np.abs(g.signed))
 
 
@@ -57,7 +59,7 @@ def test_vertices_are_numbered_layer_by_layer():
     g = th.induced_graph(model, np.ones((9, 10, 2), "float32"))
     assert list(g.layers) == ["input", "c1", "mp", "c2", "ap", "d1", "d2"]
     assert g.n_vertices == sum(int(np.prod(s)) for _, s in g.layers.values())
-    assert np.all(g.layer_of(g.v) == g.layer_of(g.u) + 1)                               # edges join consecutive layers
+    assert np.all(g.layer_of(g.v) == g.layer_of(g.u) + 1)  # edges join consecutive layers
     without = th.induced_graph(model, np.ones((9, 10, 2), "float32"), include_input=False)
     assert "input" not in without.layers and len(without.u) < len(g.u)
 
@@ -66,7 +68,7 @@ def test_conv_vertex_reads_exactly_its_receptive_field():
     model = keras.Sequential([keras.Input((5, 5, 1)), L.Conv2D(1, 3, padding="valid", use_bias=False, name="c")])
     g = th.induced_graph(model, np.ones((5, 5, 1), "float32"))
     first, _ = g.layers["c"]
-    centre = first + 1 * 3 + 1                                      # output (1, 1) reads input rows/cols 1..3
+    centre = first + 1 * 3 + 1  # output (1, 1) reads input rows/cols 1..3
     src = np.sort(g.u[g.v == centre])
     assert src.tolist() == [r * 5 + c for r in (1, 2, 3) for c in (1, 2, 3)]
 
@@ -112,7 +114,7 @@ def test_percentile_cut_keeps_the_top_edges_of_each_layer_separately():
         phi = full.phi[layer_full == layer]
         kept = cut.phi[layer_cut == layer]
         assert np.sort(kept).tolist() == np.sort(phi[phi > np.percentile(phi, 90)]).tolist()
-        assert len(kept) <= 0.1 * len(phi) + 1                                      # a tenth of each layer
+        assert len(kept) <= 0.1 * len(phi) + 1  # a tenth of each layer
 
 
 def test_gebharts_graph_has_no_input_vertices_and_a_cut():
@@ -121,7 +123,7 @@ def test_gebharts_graph_has_no_input_vertices_and_a_cut():
     g = th.induced_graph(model, x, include_input=False, percentile=90)
     first_layer_start = g.layers["c1"][0]
     assert "input" not in g.layers and first_layer_start == 0
-    assert not np.any(g.v < g.layers["mp"][0])                       # nothing enters the first layer
+    assert not np.any(g.v < g.layers["mp"][0])  # nothing enters the first layer
     assert len(g.u) < len(th.induced_graph(model, x, include_input=False).u)
 
 
@@ -152,8 +154,8 @@ def test_pgd_minimal_finds_a_small_eps_that_fools_and_no_smaller():
     model = keras.Sequential([keras.Input((6,)), L.Dense(3, activation="softmax")])
     rng = np.random.default_rng(0)
     x = rng.random((16, 6)).astype("float32")
-    y = np.asarray(model.predict(x, verbose=0)).argmax(-1)          # all right at first
-    y[0] = (y[0] + 1) % 3                                            # ... but one, already wrong
+    y = np.asarray(model.predict(x, verbose=0)).argmax(-1)  # all right at first
+    y[0] = (y[0] + 1) % 3  # ... but one, already wrong
     adv, eps, fooled = pgd_minimal(model, x, y, eps=0.05, steps=20, rounds=8)
     pred = np.asarray(model.predict(adv, verbose=0)).argmax(-1)
     assert eps[0] == 0 and np.array_equal(adv[0], x[0])

@@ -37,8 +37,8 @@ def test_gap_clusterer_keeps_a_regular_grid_whole():
 
 def test_gap_clusterer_needs_a_gap_wider_than_a_bin():
     # a line of unit steps, with one step of 2: the bins are (diameter - 1)/10 wide
-    near = np.r_[np.arange(20.0), 21.0][:, None]          # diameter 21 -> bins of 2: no empty bin
-    far = np.r_[np.arange(20.0), 40.0][:, None]           # a gap of 21 leaves empty bins
+    near = np.r_[np.arange(20.0), 21.0][:, None]  # diameter 21 -> bins of 2: no empty bin
+    far = np.r_[np.arange(20.0), 40.0][:, None]  # a gap of 21 leaves empty bins
     assert th.GapSingleLinkage().fit(near).n_clusters_ == 1
     assert th.GapSingleLinkage().fit(far).n_clusters_ == 2
 
@@ -99,8 +99,15 @@ def test_vne_rejects_a_constant_column():
         th.variance_normalize(np.c_[np.arange(5.0), np.ones(5)])
 
 
-@pytest.mark.parametrize("kwargs, word", [({"resolution": 0}, "resolution"), ({"gain": 0.5}, "gain"),
-                                          ({"metric": "cosine"}, "metric"), ({"n_components": 20}, "n_components")])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"resolution": 0}, "resolution"),
+        ({"gain": 0.5}, "gain"),
+        ({"metric": "cosine"}, "metric"),
+        ({"n_components": 20}, "n_components"),
+    ],
+)
 def test_mapper_rejects_bad_parameters(noisy_circle, kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.Mapper(**kwargs).fit(noisy_circle)

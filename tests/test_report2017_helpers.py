@@ -6,8 +6,8 @@ import pytest
 
 import topohelpers as th
 
-
 # ---------------------------------------------------------------- synthetic shapes
+
 
 def test_synthetic_shapes_labels_match_the_drawn_shapes():
     x, y, r = th.synthetic_shapes(200, random_state=0)
@@ -16,9 +16,9 @@ def test_synthetic_shapes_labels_match_the_drawn_shapes():
         cy, cx = rows.mean(), cols.mean()
         dist = np.hypot(rows - cy, cols - cx)
         cheb = np.maximum(np.abs(rows - cy), np.abs(cols - cx))
-        if label == 0:      # a circle: lit pixels at one Euclidean distance from the centre
+        if label == 0:  # a circle: lit pixels at one Euclidean distance from the centre
             assert np.std(dist) < np.std(cheb) and abs(dist.mean() - size) < 1.0
-        else:               # a square: lit pixels at one Chebyshev distance (max of |dx|, |dy|)
+        else:  # a square: lit pixels at one Chebyshev distance (max of |dx|, |dy|)
             assert np.std(cheb) < min(0.3, np.std(dist)) and abs(cheb.mean() - size) < 0.3
 
 
@@ -51,6 +51,7 @@ def test_synthetic_shapes_reject_bad_arguments(kwargs, word):
 
 # ---------------------------------------------------------------- three-circle fit
 
+
 def test_three_circle_fit_names_the_circle_and_angle():
     X = np.r_[th.primary_filter([0.3]), th.klein_filter([0.0], [1.0]), th.klein_filter([np.pi / 2], [4.0])]
     circle, angle, residual = th.fit_three_circle(X)
@@ -67,19 +68,22 @@ def test_three_circle_fit_puts_a_klein_bottle_point_off_the_model():
 
 # ---------------------------------------------------------------- activation maximization
 
+
 def _edge_model(keras, kernel):
-    model = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(1, 3, activation="relu", name="edge", use_bias=False)])
+    model = keras.Sequential(
+        [keras.Input((12, 12, 1)), keras.layers.Conv2D(1, 3, activation="relu", name="edge", use_bias=False)]
+    )
     model.get_layer("edge").set_weights([kernel[:, :, None, None].astype("float32")])
     return model
 
 
 def test_vertical_edge_filter_is_maximized_by_a_vertical_edge():
     keras = pytest.importorskip("keras")
-    vertical = np.array([[-1.0, 0, 1]] * 3)                 # intensity rises from left to right
+    vertical = np.array([[-1.0, 0, 1]] * 3)  # intensity rises from left to right
     x = th.maximize_activation(_edge_model(keras, vertical), "edge", [0])[..., 0]
     across, along = np.mean(np.diff(x, axis=1) ** 2), np.mean(np.diff(x, axis=0) ** 2)
-    assert across > 10 * along                              # it changes across columns, not down rows
-    assert x[:, 7].mean() > x[:, 5].mean()                  # and brightens to the right, like the filter
+    assert across > 10 * along  # it changes across columns, not down rows
+    assert x[:, 7].mean() > x[:, 5].mean()  # and brightens to the right, like the filter
     horizontal = th.maximize_activation(_edge_model(keras, vertical.T), "edge", [0])[..., 0]
     assert np.mean(np.diff(horizontal, axis=0) ** 2) > 10 * np.mean(np.diff(horizontal, axis=1) ** 2)
 
@@ -95,23 +99,35 @@ def test_maximize_activation_names_a_bad_layer_or_channel():
 
 # ---------------------------------------------------------------- single-network training
 
+
 def test_train_network_records_the_weights_the_model_had_at_each_snapshot():
     keras = pytest.importorskip("keras")
     ds = th.load_shapes(64, 16, random_state=0)
 
     def build():
-        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 5, name="conv1", activation="relu"),
-                                 keras.layers.GlobalMaxPooling2D(), keras.layers.Dense(2, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Conv2D(4, 5, name="conv1", activation="relu"),
+                keras.layers.GlobalMaxPooling2D(),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
 
-    r = th.train_network(build, ds, name="tiny", steps=3, batch_size=8, learning_rate=1e-2, snapshots=(0, 1), progress=False)
+    r = th.train_network(
+        build, ds, name="tiny", steps=3, batch_size=8, learning_rate=1e-2, snapshots=(0, 1), progress=False
+    )
     assert sorted(r.snapshots) == [0, 1, 3]
-    np.testing.assert_array_equal(r.kernel("conv1"), r.weights[0])          # last snapshot = final weights
+    np.testing.assert_array_equal(r.kernel("conv1"), r.weights[0])  # last snapshot = final weights
     assert not np.array_equal(r.kernel("conv1", 0), r.kernel("conv1", 3))
     keras.utils.set_random_seed(0)
-    np.testing.assert_array_equal(r.kernel("conv1", 0), build().get_weights()[0])   # step 0 = the seeded init
-    again = th.train_network(build, ds, name="tiny", steps=3, batch_size=8, learning_rate=1e-2, snapshots=(0, 1),
-                             progress=False)
+    np.testing.assert_array_equal(r.kernel("conv1", 0), build().get_weights()[0])  # step 0 = the seeded init
+    again = th.train_network(
+        build, ds, name="tiny", steps=3, batch_size=8, learning_rate=1e-2, snapshots=(0, 1), progress=False
+    )
     assert again.kernel("conv1", 1).tobytes() == r.kernel("conv1", 1).tobytes()
     assert r.filters("conv1").shape == (4, 25)
     with pytest.raises(ValueError, match="layers"):
-        th.train_network(build, ds, name="tiny", steps=1, batch_size=8, layers=("conv7",), use_cache=False, progress=False)
+        th.train_network(
+            build, ds, name="tiny", steps=1, batch_size=8, layers=("conv7",), use_cache=False, progress=False
+        )

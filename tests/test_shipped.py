@@ -18,14 +18,28 @@ from topohelpers.data import Dataset
 
 @pytest.fixture
 def tiny(monkeypatch):
-    exp = shipped.Experiment("tiny", "00_test", "3 × M(4,2,4), 12 steps", 3,
-                             {"architecture": "M", "sizes": [4, 2, 4], "kernel_size": 3, "steps": 12,
-                              "batch_size": 8, "learning_rate": 1e-2, "seed": 0, "snapshots": [0, 12]},
-                             n_shards=3, full_members=1)
+    exp = shipped.Experiment(
+        "tiny",
+        "00_test",
+        "3 × M(4,2,4), 12 steps",
+        3,
+        {
+            "architecture": "M",
+            "sizes": [4, 2, 4],
+            "kernel_size": 3,
+            "steps": 12,
+            "batch_size": 8,
+            "learning_rate": 1e-2,
+            "seed": 0,
+            "snapshots": [0, 12],
+        },
+        n_shards=3,
+        full_members=1,
+    )
     monkeypatch.setitem(shipped.EXPERIMENTS, "tiny", exp)
     rng = np.random.default_rng(0)
     x = rng.random((120, 28, 28), dtype=np.float32)
-    y = (x[:, :14].mean(axis=(1, 2)) > x[:, 14:].mean(axis=(1, 2))).astype(np.int64)   # learnable
+    y = (x[:, :14].mean(axis=(1, 2)) > x[:, 14:].mean(axis=(1, 2))).astype(np.int64)  # learnable
     data = Dataset(x[:96], y[:96], x[96:], y[96:], "tiny images (test)")
     return exp, data
 
@@ -50,15 +64,16 @@ def test_shards_ship_with_a_manifest_and_load_with_what_is_missing(tiny, tmp_pat
     assert list(run.members) == [0, 2] and run.missing == [(1, 2)] and not run.complete
     assert run.how_to_finish() == "python -m topohelpers.shipped train tiny --shard 1/3"
     assert run.filters("conv1").shape == (2 * 4, 9) and run.filters("conv2", step=0).shape == (2 * 4 * 2, 9)
-    assert not np.array_equal(run.filters("conv1", step=0), run.filters("conv1"))     # training moved them
-    assert run.loss.shape == (0, 2) and sorted(run.full) == [0, 2]                    # 12 steps < one window
+    assert not np.array_equal(run.filters("conv1", step=0), run.filters("conv1"))  # training moved them
+    assert run.loss.shape == (0, 2) and sorted(run.full) == [0, 2]  # 12 steps < one window
 
 
 def test_shipped_members_are_the_members_of_the_whole_run(tiny, tmp_path):
     exp, data = tiny
     run = shipped.load_shipped("tiny", root=_ship(tmp_path, data, "1/3"), download=False)
-    whole = th.train_ensemble(data, n_members=3, progress=False,
-                              **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()})
+    whole = th.train_ensemble(
+        data, n_members=3, progress=False, **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()}
+    )
     np.testing.assert_allclose(run.snapshots[12]["conv1"], whole.snapshots[12]["conv1"][1:2], atol=1e-5)
     np.testing.assert_allclose(run.test_accuracy, whole.test_accuracy[1:2])
 
@@ -91,8 +106,13 @@ def test_verify_passes_then_refuses_a_damaged_file_a_stale_key_and_a_wrong_accur
     manifest["shards"]["members-000-001.npz"]["sha256"] = shipped.sha256(path)
     manifest_path.write_text(json.dumps(manifest))
     shipped.verify_shipped("tiny", root=root, data=data)
-    monkeypatch.setitem(shipped.EXPERIMENTS, "tiny", shipped.Experiment(
-        "tiny", exp.chapter, exp.what, exp.n_members, {**exp.train, "steps": 13}, exp.n_shards, exp.full_members))
+    monkeypatch.setitem(
+        shipped.EXPERIMENTS,
+        "tiny",
+        shipped.Experiment(
+            "tiny", exp.chapter, exp.what, exp.n_members, {**exp.train, "steps": 13}, exp.n_shards, exp.full_members
+        ),
+    )
     with pytest.raises(shipped.ShippedWeightsError, match=r"another configuration .*steps.*--members 0:1"):
         shipped.verify_shipped("tiny", root=root, data=data)
 
@@ -115,8 +135,9 @@ def test_bad_arguments_name_the_fix(tiny, tmp_path):
 def test_nothing_shipped_means_every_member_is_missing(tiny, tmp_path, capsys):
     run = shipped.load_shipped("tiny", root=tmp_path, download=False)
     assert run.n_members == 0 and run.missing == [(0, 3)]
-    assert run.how_to_finish().splitlines() == [f"python -m topohelpers.shipped train tiny --shard {k}/3"
-                                                for k in range(3)]
+    assert run.how_to_finish().splitlines() == [
+        f"python -m topohelpers.shipped train tiny --shard {k}/3" for k in range(3)
+    ]
     assert "train tiny --shard k/3 for k = 0, …, 2" in run.not_run().reason
     shipped.main(["list", "--root", str(tmp_path)])
     assert "tiny" in capsys.readouterr().out
@@ -129,30 +150,34 @@ def test_the_repository_s_shipped_shards_verify(monkeypatch):
     names = [n for n in shipped.EXPERIMENTS if (root / n / "manifest.json").exists()]
     if not names:
         pytest.skip("no shard is shipped yet (python -m topohelpers.shipped list says what to train)")
-    monkeypatch.setenv("TOPO_CACHE", os.environ.get("TOPO_TEST_DATA_CACHE", str(Path.home() / ".cache" / "topohelpers")))
-    data = th.load_mnist(verbose=False)        # the data cache only: the official test set
+    monkeypatch.setenv(
+        "TOPO_CACHE", os.environ.get("TOPO_TEST_DATA_CACHE", str(Path.home() / ".cache" / "topohelpers"))
+    )
+    data = th.load_mnist(verbose=False)  # the data cache only: the official test set
     for name in names:
         lines = shipped.verify_shipped(name, root=root, data=data)
         assert any("test accuracy" in line for line in lines), lines
 
 
 def test_what_is_missing_is_said_in_the_experiment_s_own_shards_where_they_fit():
-    exp = shipped.experiment("mnist-circles")                 # 5 shards of 20 networks
+    exp = shipped.experiment("mnist-circles")  # 5 shards of 20 networks
     run = shipped.ShippedRun(exp, np.arange(50), {}, np.zeros(50), np.zeros((0, 50)), {})
     assert run.missing == [(50, 100)]
-    assert [line.split("mnist-circles ")[1] for line in run.how_to_finish().splitlines()] == \
-        ["--members 50:60", "--shard 3/5", "--shard 4/5"]
+    assert [line.split("mnist-circles ")[1] for line in run.how_to_finish().splitlines()] == [
+        "--members 50:60",
+        "--shard 3/5",
+        "--shard 4/5",
+    ]
 
 
-def test_outside_the_checkout_the_files_are_fetched_from_the_repository_and_hash_checked(tiny, tmp_path,
-                                                                                       monkeypatch):
+def test_outside_the_checkout_the_files_are_fetched_from_the_repository_and_hash_checked(tiny, tmp_path, monkeypatch):
     exp, data = tiny
-    repo = _ship(tmp_path, data, "1/3")                      # what the repository's raw URL serves
+    repo = _ship(tmp_path, data, "1/3")  # what the repository's raw URL serves
     monkeypatch.setattr(shipped, "RAW_URL", repo.as_uri())
-    here = tmp_path / "colab"                                # an installed package: no artifacts beside it
+    here = tmp_path / "colab"  # an installed package: no artifacts beside it
     run = shipped.load_shipped("tiny", root=here)
     assert list(run.members) == [1] and (here / "tiny" / "members-001-002.npz").exists()
-    arrays = th.load_arrays(repo / "tiny" / "members-001-002.npz")   # the served file changes, not its manifest
+    arrays = th.load_arrays(repo / "tiny" / "members-001-002.npz")  # the served file changes, not its manifest
     arrays["test_accuracy"] = arrays["test_accuracy"] + 0.1
     th.save_arrays(repo / "tiny" / "members-001-002.npz", arrays)
     (here / "tiny" / "members-001-002.npz").unlink()

@@ -40,8 +40,9 @@ def _value_and_grad(fn, x):
     raise ValueError(f"activation maximization needs the tensorflow, jax or torch backend, not {backend!r}.")
 
 
-def maximize_activation(model, layer: str, channels, *, steps: int = 150, learning_rate: float = 0.1,
-                        random_state=0) -> np.ndarray:
+def maximize_activation(
+    model, layer: str, channels, *, steps: int = 150, learning_rate: float = 0.1, random_state=0
+) -> np.ndarray:
     """The zero-mean, unit-contrast input image that maximizes the mean activation of
     ``channels`` of ``layer`` (averaged over the channels and all spatial positions).
 
@@ -58,7 +59,9 @@ def maximize_activation(model, layer: str, channels, *, steps: int = 150, learni
     channels = np.atleast_1d(np.asarray(channels, dtype=int))
     out = model.get_layer(layer).output
     if len(channels) == 0 or channels.min() < 0 or channels.max() >= out.shape[-1]:
-        raise ValueError(f"channels must be indices in [0, {out.shape[-1]}) of layer {layer!r}, got {channels.tolist()}.")
+        raise ValueError(
+            f"channels must be indices in [0, {out.shape[-1]}) of layer {layer!r}, got {channels.tolist()}."
+        )
     probe = keras.Model(model.inputs, out)
     idx = channels.tolist()
 

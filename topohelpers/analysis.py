@@ -13,14 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import positive_number
-
 from .filtration import density_filtration
 from .ideal import fit_klein_bottle, fit_primary_circle, fit_three_circle
 from .mapper import Mapper
 from .persistence import Persistence, rips
+from .rules import GAP, LONG_BAR, Bars
 from .weights import normalize
-
-from .rules import GAP, LONG_BAR, Bars  # noqa: F401  (LONG_BAR is re-exported: chapters read it here)
 
 NEAR = 0.5
 """Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal filter)."""
@@ -28,17 +26,17 @@ NEAR = 0.5
 
 @dataclass(frozen=True, repr=False)
 class CloudReport:
-    core: np.ndarray               # the kept, normalized filters
+    core: np.ndarray  # the kept, normalized filters
     k: int | None
     p: float | None
-    n_filters: int                 # before the filtration
+    n_filters: int  # before the filtration
     persistence: Persistence
     mapper: Mapper | None
-    primary_residual: np.ndarray   # per kept filter
+    primary_residual: np.ndarray  # per kept filter
     klein_residual: np.ndarray
-    three_circle: tuple            # (circle, angle, residual) per kept filter
+    three_circle: tuple  # (circle, angle, residual) per kept filter
     clear_gap: float
-    n_dropped: int = 0             # vanishing filters removed before normalizing (drop_vanishing=True)
+    n_dropped: int = 0  # vanishing filters removed before normalizing (drop_vanishing=True)
 
     @property
     def h1(self) -> tuple:
@@ -73,13 +71,23 @@ class CloudReport:
 
     def row(self) -> dict:
         count, ratio = self.h1
-        out = {"filters": self.n_filters, "vanishing": self.n_dropped, "k": self.k, "p": self.p, "kept": len(self.core), "H1 bars": count,
-               "drop ratio": round(ratio, 1), "longest H1": round(self.longest_h1, 3),
-               f"H1 > {LONG_BAR:g}": self.persistence.n_bars(1, longer_than=LONG_BAR),
-               "near circle": round(self.near_primary, 3), "far from Klein": round(self.far_from_klein(), 3)}
+        out = {
+            "filters": self.n_filters,
+            "vanishing": self.n_dropped,
+            "k": self.k,
+            "p": self.p,
+            "kept": len(self.core),
+            "H1 bars": count,
+            "drop ratio": round(ratio, 1),
+            "longest H1": round(self.longest_h1, 3),
+            f"H1 > {LONG_BAR:g}": self.persistence.n_bars(1, longer_than=LONG_BAR),
+            "near circle": round(self.near_primary, 3),
+            "far from Klein": round(self.far_from_klein(), 3),
+        }
         if self.mapper is not None:
-            out.update({"Mapper loops": self.mapper.summary_.n_loops,
-                        "Mapper components": self.mapper.summary_.n_components})
+            out.update(
+                {"Mapper loops": self.mapper.summary_.n_loops, "Mapper components": self.mapper.summary_.n_components}
+            )
         return out
 
     def __repr__(self):
@@ -106,9 +114,19 @@ def vanishing(F, *, rel: float = VANISHING) -> np.ndarray:
     return norms <= rel * np.median(norms)
 
 
-def analyze_filters(F, *, k: int | None = None, p: float | None = None, resolution: int = 30, gain: float = 3.0,
-                    mapper: bool = True, n_landmarks: int | None = 800, clear_gap: float = GAP,
-                    method: str = "auto", drop_vanishing: bool = False) -> CloudReport:
+def analyze_filters(
+    F,
+    *,
+    k: int | None = None,
+    p: float | None = None,
+    resolution: int = 30,
+    gain: float = 3.0,
+    mapper: bool = True,
+    n_landmarks: int | None = 800,
+    clear_gap: float = GAP,
+    method: str = "auto",
+    drop_vanishing: bool = False,
+) -> CloudReport:
     """Normalize the spatial filters ``F`` (n, h·w), keep p(k, p) of them (``k=p=None``: all),
     and measure the rest: Rips persistence up to H1 (``n_landmarks`` landmarks when larger),
     Mapper(``resolution``, ``gain``) with the PCA lenses (``mapper=False`` skips it), and the

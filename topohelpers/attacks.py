@@ -20,8 +20,7 @@ def _per_input(value, n, name):
     return np.broadcast_to(arr, (n,)).copy()
 
 
-def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None,
-        clip=(0.0, 1.0), batch_size: int = 256) -> np.ndarray:
+def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None, clip=(0.0, 1.0), batch_size: int = 256) -> np.ndarray:
     """L∞ projected gradient ascent on the cross-entropy of the true labels ``y``: each step
     moves every pixel by ``step_size`` (default 2.5·eps/steps) in the sign of the gradient,
     then projects back into the ``eps`` box around ``x`` and the valid range ``clip``.
@@ -47,7 +46,7 @@ def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None,
         e, s = eps[sl].reshape(box), step_size[sl].reshape(box)
         onehot = np.eye(int(model.outputs[0].shape[-1]), dtype=np.float32)[yb]
 
-        def loss(xa):
+        def loss(xa, onehot=onehot):
             p = ops.clip(model(xa), 1e-7, 1.0)
             return -ops.sum(onehot * ops.log(p))
 
@@ -59,9 +58,20 @@ def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None,
     return out
 
 
-def pgd_minimal(model, x, y, *, eps: float = 0.3, steps: int = 40, step_ratio: float = 1 / 30,
-                grow: float = 1.5, max_grow: int = 10, rounds: int = 10, clip=(0.0, 1.0),
-                batch_size: int = 256):
+def pgd_minimal(
+    model,
+    x,
+    y,
+    *,
+    eps: float = 0.3,
+    steps: int = 40,
+    step_ratio: float = 1 / 30,
+    grow: float = 1.5,
+    max_grow: int = 10,
+    rounds: int = 10,
+    clip=(0.0, 1.0),
+    batch_size: int = 256,
+):
     """The smallest-ε PGD adversarial of each input (foolbox 1.x ``ProjectedGradientDescentAttack``
     with ``binary_search=True``: ε starts at ``eps``, grows ×``grow`` until the attack fools
     the network (at most ``max_grow`` times), then ``rounds`` bisections; each try runs
@@ -92,15 +102,23 @@ def pgd_minimal(model, x, y, *, eps: float = 0.3, steps: int = 40, step_ratio: f
     best = x.copy()
     every = np.arange(n)
     found = wrong(x, every) if n else np.zeros(0, bool)
-    hi = np.where(found, 0.0, np.inf)                    # smallest ε known to fool
-    lo = np.zeros(n)                                     # largest ε known not to
+    hi = np.where(found, 0.0, np.inf)  # smallest ε known to fool
+    lo = np.zeros(n)  # largest ε known not to
     cur = np.full(n, float(eps))
     for _ in range(max_grow + 1):
         idx = np.flatnonzero(~found)
         if not len(idx):
             break
-        adv = pgd(model, x[idx], y[idx], eps=cur[idx], steps=steps, step_size=cur[idx] * step_ratio,
-                  clip=clip, batch_size=batch_size)
+        adv = pgd(
+            model,
+            x[idx],
+            y[idx],
+            eps=cur[idx],
+            steps=steps,
+            step_size=cur[idx] * step_ratio,
+            clip=clip,
+            batch_size=batch_size,
+        )
         ok = wrong(adv, idx)
         best[idx[ok]], hi[idx[ok]], found[idx[ok]] = adv[ok], cur[idx[ok]], True
         lo[idx[~ok]] = cur[idx[~ok]]
@@ -110,8 +128,9 @@ def pgd_minimal(model, x, y, *, eps: float = 0.3, steps: int = 40, step_ratio: f
         if not len(idx):
             break
         mid = (lo[idx] + hi[idx]) / 2
-        adv = pgd(model, x[idx], y[idx], eps=mid, steps=steps, step_size=mid * step_ratio, clip=clip,
-                  batch_size=batch_size)
+        adv = pgd(
+            model, x[idx], y[idx], eps=mid, steps=steps, step_size=mid * step_ratio, clip=clip, batch_size=batch_size
+        )
         ok = wrong(adv, idx)
         best[idx[ok]], hi[idx[ok]] = adv[ok], mid[ok]
         lo[idx[~ok]] = mid[~ok]

@@ -84,9 +84,10 @@ def load_arrays(path) -> dict:
             arrays = {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise
-    except Exception as err:    # a damaged zip can raise almost anything (BadZipFile, NotImplementedError, ...)
-        raise ValueError(f"cache file {path} is unreadable ({type(err).__name__}: {err}): delete it to "
-                         "recompute.") from err
+    except Exception as err:  # a damaged zip can raise almost anything (BadZipFile, NotImplementedError, ...)
+        raise ValueError(
+            f"cache file {path} is unreadable ({type(err).__name__}: {err}): delete it to recompute."
+        ) from err
     stored = arrays.pop(_CHECKSUM, None)
     if stored is None or not np.array_equal(stored, _digest(arrays)):
         raise ValueError(f"cache file {path} fails its checksum: delete it to recompute.")
@@ -118,10 +119,13 @@ def cached(config: dict, compute, *, name: str = "artifact", folder=None) -> dic
         raise ValueError("compute must return a dict of name -> array.")
     try:
         save_arrays(path, arrays)
-    except OSError as err:     # an unwritable cache: the result is still good, only not kept
+    except OSError as err:  # an unwritable cache: the result is still good, only not kept
         import warnings
 
-        warnings.warn(f"the cache folder {folder} is not writable ({type(err).__name__}: {err}); the result is "
-                      f"not kept: set ${ENV_VAR} to a writable folder.", stacklevel=2)
+        warnings.warn(
+            f"the cache folder {folder} is not writable ({type(err).__name__}: {err}); the result is "
+            f"not kept: set ${ENV_VAR} to a writable folder.",
+            stacklevel=2,
+        )
         return {k: np.asarray(v) for k, v in arrays.items()}
     return load_arrays(path)

@@ -37,16 +37,24 @@ def nonnegative_int(name: str, value, *, what: str = "") -> int:
 
 def positive_number(name: str, value) -> float:
     """``value`` as a ``float`` if it is a finite real number > 0."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}.")
     return float(value)
 
 
 def nonnegative_number(name: str, value) -> float:
     """``value`` as a ``float`` if it is a finite real number ≥ 0."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite non-negative number, got {value!r}.")
     return float(value)
 

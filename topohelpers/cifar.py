@@ -16,7 +16,6 @@ and normalizing (Gabrielsson & Carlsson §V.B), optionally grayscale with
 
 from __future__ import annotations
 
-import pickle
 import tarfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,13 +29,24 @@ from .data import Dataset, _download, _NumpyOnlyUnpickler
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
 
-STANDIN_PHOTOGRAPHS = ("astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "retina",
-                       "rocket", "motorcycle", "china.jpg", "flower.jpg")
+STANDIN_PHOTOGRAPHS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "rocket",
+    "motorcycle",
+    "china.jpg",
+    "flower.jpg",
+)
 """The ten colour photographs of the stand-in (scikit-image's ``data`` and scikit-learn's sample
 images); class ``i`` is photograph ``i``."""
 
 
 # --------------------------------------------------------------------------- the pipeline
+
 
 def to_float(x) -> np.ndarray:
     """Images as float32 in [0, 1] with a channel axis (uint8 is read as 0–255)."""
@@ -95,7 +105,7 @@ def centre_crop(x, size: int) -> np.ndarray:
     if not 1 <= size <= min(h, w):
         raise ValueError(f"crop size={size} must be in [1, {min(h, w)}] for images of {h}×{w}.")
     top, left = (h - size) // 2, (w - size) // 2
-    return x[:, top:top + size, left:left + size]
+    return x[:, top : top + size, left : left + size]
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ class ImagePipeline:
 
 # --------------------------------------------------------------------------- the stand-in
 
+
 def load_colour_photographs(names=STANDIN_PHOTOGRAPHS) -> dict:
     """The bundled colour photographs as uint8 arrays (h, w, 3)."""
     import skimage.data
@@ -165,8 +176,16 @@ def load_colour_photographs(names=STANDIN_PHOTOGRAPHS) -> dict:
     return out
 
 
-def standin_boxes(shapes, n_per_class: int, *, split: str, size: int = 32, scales=(1, 2, 3),
-                  test_fraction: float = 0.25, random_state=0) -> np.ndarray:
+def standin_boxes(
+    shapes,
+    n_per_class: int,
+    *,
+    split: str,
+    size: int = 32,
+    scales=(1, 2, 3),
+    test_fraction: float = 0.25,
+    random_state=0,
+) -> np.ndarray:
     """Where the stand-in's crops come from: rows (class, top, left, side) for ``n_per_class``
     crops of each photograph. ``split="train"`` draws from the left ``1 − test_fraction`` of the
     columns, ``"test"`` from the right ``test_fraction``, so a train crop and a test crop of the
@@ -182,8 +201,10 @@ def standin_boxes(shapes, n_per_class: int, *, split: str, size: int = 32, scale
         lo, hi = (0, cut) if split == "train" else (cut, w)
         side = size * rng.choice(scales, n_per_class)
         if (side > min(h, hi - lo)).any():
-            raise ValueError(f"photograph {c} ({h}×{w}) is too small for crops of side {side.max()}: "
-                             "lower the scales or the test_fraction.")
+            raise ValueError(
+                f"photograph {c} ({h}×{w}) is too small for crops of side {side.max()}: "
+                "lower the scales or the test_fraction."
+            )
         top = rng.integers(0, h - side + 1)
         left = lo + rng.integers(0, hi - lo - side + 1)
         rows.append(np.stack([np.full(n_per_class, c), top, left, side], axis=1))
@@ -194,13 +215,20 @@ def _crops(photos: list, boxes: np.ndarray, size: int) -> np.ndarray:
     out = np.empty((len(boxes), size, size, 3), dtype=np.uint8)
     for i, (c, top, left, side) in enumerate(boxes):
         f = side // size
-        patch = photos[c][top:top + side, left:left + side].astype(np.float32)
+        patch = photos[c][top : top + side, left : left + side].astype(np.float32)
         out[i] = np.rint(patch.reshape(size, f, size, f, 3).mean(axis=(1, 3))).astype(np.uint8)
     return out
 
 
-def photo_crops(n_train: int = 20_000, n_test: int = 5_000, *, size: int = 32, scales=(1, 2, 3),
-                test_fraction: float = 0.25, random_state=0) -> Dataset:
+def photo_crops(
+    n_train: int = 20_000,
+    n_test: int = 5_000,
+    *,
+    size: int = 32,
+    scales=(1, 2, 3),
+    test_fraction: float = 0.25,
+    random_state=0,
+) -> Dataset:
     """The offline CIFAR-10 stand-in: ``n_train`` / ``n_test`` crops (balanced over the ten
     photographs of :data:`STANDIN_PHOTOGRAPHS`), each a random square of side 32·s (s ∈
     ``scales``) averaged down to 32×32. Shuffled, seeded, cached."""
@@ -208,29 +236,48 @@ def photo_crops(n_train: int = 20_000, n_test: int = 5_000, *, size: int = 32, s
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10 or n % 10:
             raise ValueError(f"{name} must be a positive multiple of 10 (balanced classes), got {n!r}.")
     positive_int("size", size)
-    config = {"n_train": int(n_train), "n_test": int(n_test), "size": int(size), "scales": [int(s) for s in scales],
-              "test_fraction": float(test_fraction), "random_state": int(random_state),
-              "photographs": list(STANDIN_PHOTOGRAPHS)}
+    config = {
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "size": int(size),
+        "scales": [int(s) for s in scales],
+        "test_fraction": float(test_fraction),
+        "random_state": int(random_state),
+        "photographs": list(STANDIN_PHOTOGRAPHS),
+    }
 
     def compute():
         photos = list(load_colour_photographs().values())
         shapes = [p.shape[:2] for p in photos]
         arrays = {}
         for split, n in (("train", n_train), ("test", n_test)):
-            boxes = standin_boxes(shapes, n // 10, split=split, size=size, scales=scales,
-                                  test_fraction=test_fraction, random_state=random_state)
+            boxes = standin_boxes(
+                shapes,
+                n // 10,
+                split=split,
+                size=size,
+                scales=scales,
+                test_fraction=test_fraction,
+                random_state=random_state,
+            )
             order = np.random.default_rng([random_state, 2, len(split)]).permutation(len(boxes))
             boxes = boxes[order]
             arrays[f"x_{split}"], arrays[f"y_{split}"] = _crops(photos, boxes, size), boxes[:, 0].astype(np.int64)
         return arrays
 
     a = cached(config, compute, name="cifar-standin", folder=cache_dir() / "data")
-    return Dataset(a["x_train"], a["y_train"], a["x_test"], a["y_test"],
-                   f"CIFAR-10 stand-in: 32×32 crops of 10 bundled photographs (class = photograph), "
-                   f"train/test from disjoint regions")
+    return Dataset(
+        a["x_train"],
+        a["y_train"],
+        a["x_test"],
+        a["y_test"],
+        "CIFAR-10 stand-in: 32×32 crops of 10 bundled photographs (class = photograph), "
+        "train/test from disjoint regions",
+    )
 
 
 # --------------------------------------------------------------------------- the real CIFAR-10
+
 
 def _read_cifar_batches(open_member, names):
     xs, ys = [], []
@@ -247,15 +294,16 @@ TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 
 def _cifar_from(folder: Path | None, tar: Path | None):
     if folder is not None:
-        opener = lambda name: open(folder / name, "rb")              # noqa: E731
+        opener = lambda name: open(folder / name, "rb")
         return (*_read_cifar_batches(opener, TRAIN_BATCHES), *_read_cifar_batches(opener, ["test_batch"]))
     with tarfile.open(tar, "r:gz") as t:
-        opener = lambda name: t.extractfile(f"cifar-10-batches-py/{name}")   # noqa: E731
+        opener = lambda name: t.extractfile(f"cifar-10-batches-py/{name}")
         return (*_read_cifar_batches(opener, TRAIN_BATCHES), *_read_cifar_batches(opener, ["test_batch"]))
 
 
-def load_cifar10(*, allow_download: bool = True, timeout: float = 20.0, standin_size=(20_000, 5_000),
-                 verbose: bool = True) -> Dataset:
+def load_cifar10(
+    *, allow_download: bool = True, timeout: float = 20.0, standin_size=(20_000, 5_000), verbose: bool = True
+) -> Dataset:
     """CIFAR-10 (50,000 train / 10,000 test, uint8 32×32×3), or its offline stand-in.
 
     Tried in order: the Keras cache (``~/.keras/datasets/cifar-10-batches-py``), the
@@ -273,7 +321,7 @@ def load_cifar10(*, allow_download: bool = True, timeout: float = 20.0, standin_
         if not tar.exists() and allow_download:
             try:
                 _download(CIFAR10_URL, tar, timeout)
-            except Exception as e:     # offline, DNS, timeout, HTTP error: say so and fall back
+            except Exception as e:  # offline, DNS, timeout, HTTP error: say so and fall back
                 tried.append(f"download: {type(e).__name__}")
         if tar.exists():
             ds = Dataset(*_cifar_from(None, tar), "CIFAR-10 (official archive)")

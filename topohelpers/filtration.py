@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array
 
-
 METHODS = ("auto", "exact", "approx")
 AUTO_APPROX_ABOVE = 50_000
 """``method="auto"`` uses the approximate k-NN above this many points."""

@@ -40,8 +40,10 @@ class GraphPersistence:
         return self.pairs[:, 0] - self.pairs[:, 1]
 
     def __repr__(self):
-        return (f"GraphPersistence({len(self.pairs)} finite H0 pairs, {len(self.essential)} component(s), "
-                f"forest of {len(self.forest)} edges)")
+        return (
+            f"GraphPersistence({len(self.pairs)} finite H0 pairs, {len(self.essential)} component(s), "
+            f"forest of {len(self.forest)} edges)"
+        )
 
 
 def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
@@ -68,18 +70,18 @@ def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
         raise ValueError("vertex ids in u and v must be non-negative integers.")
     n = int(n_vertices if n_vertices is not None else (max(u.max(), v.max()) + 1 if len(u) else 0))
     parent = np.arange(n)
-    birth = np.full(n, -np.inf)              # a vertex is born with its strongest edge
+    birth = np.full(n, -np.inf)  # a vertex is born with its strongest edge
     seen = np.zeros(n, dtype=bool)
 
     def find(a):
         root = a
         while parent[root] != root:
             root = parent[root]
-        while parent[a] != root:               # path compression
+        while parent[a] != root:  # path compression
             parent[a], a = root, parent[a]
         return root
 
-    for c, x in ((u, w), (v, w)):             # a vertex is born with its strongest edge
+    for c, x in ((u, w), (v, w)):  # a vertex is born with its strongest edge
         np.maximum.at(birth, c, x)
     seen[u] = seen[v] = True
     pairs, forest = [], []
@@ -109,8 +111,11 @@ def subgraph_features(persistences, n_vertices: int):
     vertex pair of each column."""
     from scipy.sparse import csr_matrix
 
-    keys = [np.minimum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64) * n_vertices
-            + np.maximum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64) for p in persistences]
+    keys = [
+        np.minimum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64) * n_vertices
+        + np.maximum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64)
+        for p in persistences
+    ]
     vocab, cols = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_inverse=True)
     rows = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
     vals = np.concatenate([p.forest_lifetime for p in persistences]) if keys else np.zeros(0)
@@ -128,7 +133,7 @@ def _candidate_edges(u, v, w, n):
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import minimum_spanning_tree
 
-    idx = np.flatnonzero(u != v)                      # self-loops never merge anything
+    idx = np.flatnonzero(u != v)  # self-loops never merge anything
     lo, hi = np.minimum(u[idx], v[idx]), np.maximum(u[idx], v[idx])
     # each entry stores its edge's index + 1; parallel edges would be summed, so then visit all
     index = coo_matrix((idx + 1, (lo, hi)), shape=(n, n)).tocsr()
@@ -194,8 +199,12 @@ def permuted_neural_persistence(kernels, *, n_permutations: int = 19, normalize:
     if not mats or any(m.ndim != 2 for m in mats):
         raise ValueError("kernels must be a non-empty list of 2-D (n_in, n_out) weight matrices.")
     rng = np.random.default_rng(random_state)
-    return np.array([neural_persistence([rng.permutation(m.ravel()).reshape(m.shape) for m in mats],
-                                        normalize=normalize)[1] for _ in range(n_permutations)])
+    return np.array(
+        [
+            neural_persistence([rng.permutation(m.ravel()).reshape(m.shape) for m in mats], normalize=normalize)[1]
+            for _ in range(n_permutations)
+        ]
+    )
 
 
 def greater_than_null(observed, null, *, n_resamples: int = 10_000, random_state=0):
@@ -218,11 +227,12 @@ def greater_than_null(observed, null, *, n_resamples: int = 10_000, random_state
     obs = np.asarray(observed, dtype=np.float64).ravel()
     nul = np.asarray(null, dtype=np.float64)
     if nul.ndim != 2 or len(nul) != len(obs) or nul.shape[1] < 1 or not len(obs):
-        raise ValueError(f"null must be (networks, copies) with one row per observed value ({len(obs)}), "
-                         f"got shape {nul.shape}.")
+        raise ValueError(
+            f"null must be (networks, copies) with one row per observed value ({len(obs)}), got shape {nul.shape}."
+        )
     if not (np.isfinite(obs).all() and np.isfinite(nul).all()):
         raise ValueError("observed and null must be finite.")
-    pool = np.column_stack([obs, nul])                      # column 0: observed
+    pool = np.column_stack([obs, nul])  # column 0: observed
     k = pool.shape[1]
     stat = lambda picked, total: float(np.mean(picked - (total - picked) / (k - 1)))
     total = pool.sum(axis=1)

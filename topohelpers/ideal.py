@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import positive_int
-
 from .weights import normalize
+
 
 def grid(size: int = 3):
     """Flattened x and y coordinates of a size×size grid over [−1, 1]² (top row y = 1)."""
@@ -21,8 +21,6 @@ def grid(size: int = 3):
     t = np.linspace(-1.0, 1.0, size)
     Y, X = np.meshgrid(t[::-1], t, indexing="ij")
     return X.ravel(), Y.ravel()
-
-
 
 
 def _size_of(X):
@@ -146,8 +144,13 @@ def fit_three_circle(X, *, n_samples: int = 720):
     X = np.asarray(X, dtype=np.float64)
     size = _size_of(X)
     a = np.linspace(0, 2 * np.pi, n_samples, endpoint=False)
-    ideal = np.concatenate([primary_filter(a, size), klein_filter(np.zeros_like(a), a, size),
-                            klein_filter(np.full_like(a, np.pi / 2), a, size)])
+    ideal = np.concatenate(
+        [
+            primary_filter(a, size),
+            klein_filter(np.zeros_like(a), a, size),
+            klein_filter(np.full_like(a, np.pi / 2), a, size),
+        ]
+    )
     sim = normalize(X) @ ideal.T
     best = sim.argmax(axis=1)
     residual = np.sqrt(np.clip(2 - 2 * sim[np.arange(len(X)), best], 0, None))
@@ -175,7 +178,7 @@ def fit_klein_bottle(X, *, n_theta: int = 360, chunk: int = 20_000):
     _check_n(chunk, "chunk")
     gx, gy = grid(size)
     thetas = np.arange(n_theta) * np.pi / n_theta
-    t = np.cos(thetas)[:, None] * gx + np.sin(thetas)[:, None] * gy            # (n_theta, d)
+    t = np.cos(thetas)[:, None] * gx + np.sin(thetas)[:, None] * gy  # (n_theta, d)
     t2 = t**2 - (t**2).mean(axis=1, keepdims=True)
     tc = t - t.mean(axis=1, keepdims=True)
     na, nb = np.linalg.norm(t2, axis=1), np.linalg.norm(tc, axis=1)
@@ -187,15 +190,15 @@ def fit_klein_bottle(X, *, n_theta: int = 360, chunk: int = 20_000):
     Xn = normalize(X)
     theta, phi, residual = (np.empty(len(X)) for _ in range(3))
     for s in range(0, len(X), chunk):
-        part = Xn[s:s + chunk]
-        a, b = part @ A.T, part @ B.T                                          # (m, n_theta)
+        part = Xn[s : s + chunk]
+        a, b = part @ A.T, part @ B.T  # (m, n_theta)
         best = np.hypot(a, b).argmax(axis=1)
         rows = np.arange(len(part))
         ab, bb = a[rows, best], b[rows, best]
-        theta[s:s + chunk] = thetas[best]
+        theta[s : s + chunk] = thetas[best]
         # K ∝ cos φ·‖t²‖·A + sin φ·‖t‖·B (A ⟂ B), so φ is the angle of (a/‖t²‖, b/‖t‖)
-        phi[s:s + chunk] = np.mod(np.arctan2(bb / nb[best], ab / na[best]), 2 * np.pi)
-        residual[s:s + chunk] = np.sqrt(np.clip(2 - 2 * np.hypot(ab, bb), 0, None))
+        phi[s : s + chunk] = np.mod(np.arctan2(bb / nb[best], ab / na[best]), 2 * np.pi)
+        residual[s : s + chunk] = np.sqrt(np.clip(2 - 2 * np.hypot(ab, bb), 0, None))
     return theta, phi, residual
 
 

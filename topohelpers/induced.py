@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> model of all layer outputs
+_probes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> model of all layer outputs
 
 SUPPORTED = ("InputLayer", "Conv2D", "Dense", "Flatten", "MaxPooling2D", "AveragePooling2D", "Dropout")
 
@@ -75,7 +75,7 @@ def _window_edges(in_shape, out_shape, k, s, padding):
     pw = _same_pad(w, kw, sw) if padding == "same" else 0
     i = np.arange(oh)[:, None, None, None] * sh + np.arange(kh)[None, None, :, None] - ph
     j = np.arange(ow)[None, :, None, None] * sw + np.arange(kw)[None, None, None, :] - pw
-    i, j = np.broadcast_arrays(i, j)          # (oh, ow, kh, kw)
+    i, j = np.broadcast_arrays(i, j)  # (oh, ow, kh, kw)
     valid = (i >= 0) & (i < h) & (j >= 0) & (j < w)
     return i, j, valid
 
@@ -100,20 +100,25 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
     for lay in layers:
         kind = type(lay).__name__
         if kind not in SUPPORTED:
-            raise ValueError(f"layer {lay.name!r} ({kind}) is not supported by induced_graph: supported are {SUPPORTED}.")
+            raise ValueError(
+                f"layer {lay.name!r} ({kind}) is not supported by induced_graph: supported are {SUPPORTED}."
+            )
         if kind == "Conv2D" and (tuple(lay.dilation_rate) != (1, 1) or lay.groups != 1):
             raise ValueError(f"layer {lay.name!r}: dilated or grouped convolutions are not supported.")
         if kind == "Conv2D" and lay.data_format != "channels_last":
             raise ValueError(f"layer {lay.name!r}: only channels_last data is supported.")
-    if percentile is not None and (isinstance(percentile, bool) or not isinstance(percentile, (int, float, np.number))
-                                   or not 0 <= float(percentile) < 100):
+    if percentile is not None and (
+        isinstance(percentile, bool)
+        or not isinstance(percentile, (int, float, np.number))
+        or not 0 <= float(percentile) < 100
+    ):
         raise ValueError(f"percentile must be a number in [0, 100) or None (every edge), got {percentile!r}.")
     x = np.asarray(x, dtype=np.float32)
     expected = tuple(model.inputs[0].shape[1:])
     if x.shape != expected:
         raise ValueError(f"x has shape {x.shape}, the model expects one input of shape {expected} (no batch axis).")
     probe = _probes.get(model)
-    if probe is None:                      # one probe per model: no rebuilding, no retracing per input
+    if probe is None:  # one probe per model: no rebuilding, no retracing per input
         probe = _probes[model] = keras.Model(model.inputs[0], [lay.output for lay in layers])
     outs = probe(x[None], training=False)
     outs = [keras.ops.convert_to_numpy(o)[0] for o in (outs if isinstance(outs, (list, tuple)) else [outs])]
@@ -143,7 +148,7 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
         next_id += h_out.size
         if prev_ids is not None:
             if kind == "Dense":
-                W = np.asarray(lay.get_weights()[0])                 # (n_in, n_out)
+                W = np.asarray(lay.get_weights()[0])  # (n_in, n_out)
                 src = np.repeat(prev_ids.reshape(-1), W.shape[1])
                 dst = np.tile(ids.reshape(-1), W.shape[0])
                 contrib = (prev_h.reshape(-1)[:, None] * W).reshape(-1)
@@ -154,20 +159,22 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
                 oi, oj, di, dj = np.nonzero(valid)
                 ii, jj = i[valid], j[valid]
                 if kind == "Conv2D":
-                    K = np.asarray(lay.get_weights()[0])            # (kh, kw, cin, cout)
+                    K = np.asarray(lay.get_weights()[0])  # (kh, kw, cin, cout)
                     cin, cout = K.shape[2], K.shape[3]
                     c = np.arange(cin)[None, :, None]
                     f = np.arange(cout)[None, None, :]
                     shape = (len(oi), cin, cout)
                     src = np.broadcast_to(prev_ids[ii[:, None, None], jj[:, None, None], c], shape)
                     dst = np.broadcast_to(ids[oi[:, None, None], oj[:, None, None], f], shape)
-                    contrib = prev_h[ii[:, None, None], jj[:, None, None], c] * K[di[:, None, None], dj[:, None, None], c, f]
+                    contrib = (
+                        prev_h[ii[:, None, None], jj[:, None, None], c] * K[di[:, None, None], dj[:, None, None], c, f]
+                    )
                 elif kind == "MaxPooling2D":
                     cch = prev_h.shape[2]
                     vals = np.full((h_out.shape[0], h_out.shape[1], k[0], k[1], cch), -np.inf, dtype=np.float64)
                     vals[oi, oj, di, dj] = prev_h[ii, jj]
                     flat = vals.reshape(h_out.shape[0], h_out.shape[1], -1, cch)
-                    arg = flat.argmax(axis=2)                        # (oh, ow, c): winning window slot
+                    arg = flat.argmax(axis=2)  # (oh, ow, c): winning window slot
                     a_di, a_dj = np.unravel_index(arg, k)
                     oh_, ow_, cc = np.meshgrid(*map(np.arange, h_out.shape), indexing="ij")
                     src_i = i[oh_, ow_, a_di, a_dj]
@@ -175,23 +182,29 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
                     src = prev_ids[src_i, src_j, cc]
                     dst = ids
                     contrib = prev_h[src_i, src_j, cc].astype(np.float64)
-                else:                                                # AveragePooling2D
+                else:  # AveragePooling2D
                     cch = prev_h.shape[2]
                     c = np.arange(cch)[None, :]
                     src = prev_ids[ii[:, None], jj[:, None], c]
                     dst = ids[oi[:, None], oj[:, None], c]
-                    count = valid.sum(axis=(2, 3))                   # padded cells are not averaged
+                    count = valid.sum(axis=(2, 3))  # padded cells are not averaged
                     contrib = prev_h[ii[:, None], jj[:, None], c] / count[oi, oj][:, None]
             src, dst = np.asarray(src).reshape(-1), np.asarray(dst).reshape(-1)
             contrib = np.asarray(contrib, dtype=np.float64).reshape(-1)
             if percentile is not None and len(contrib):
                 phi = np.abs(contrib)
-                keep = phi > np.percentile(phi, percentile)          # this layer's cut
+                keep = phi > np.percentile(phi, percentile)  # this layer's cut
                 src, dst, contrib = src[keep], dst[keep], contrib[keep]
             us.append(src)
             vs.append(dst)
             ss.append(contrib)
         prev_ids, prev_h = ids, h_out
-    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
-    return InducedGraph(cat(us, np.int64), cat(vs, np.int64), cat(ss, np.float64), table, acts,
-                        None if percentile is None else float(percentile))
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
+    return InducedGraph(
+        cat(us, np.int64),
+        cat(vs, np.int64),
+        cat(ss, np.float64),
+        table,
+        acts,
+        None if percentile is None else float(percentile),
+    )

@@ -43,8 +43,9 @@ def kmapper11_overlap(perc: float) -> float:
     (0.4975, 0.0)
     """
     if isinstance(perc, bool) or not isinstance(perc, (int, float, np.number)) or not (0 <= perc < np.inf):
-        raise ValueError(f"perc must be a finite number >= 0 (KeplerMapper 1.1's overlap_perc, e.g. 0.99), "
-                         f"got {perc!r}.")
+        raise ValueError(
+            f"perc must be a finite number >= 0 (KeplerMapper 1.1's overlap_perc, e.g. 0.99), got {perc!r}."
+        )
     return float(perc) / (1.0 + float(perc))
 
 
@@ -62,7 +63,7 @@ def kmapper11_intervals(lo: float, hi: float, n_cubes: int, perc: float) -> np.n
     """
     if isinstance(n_cubes, bool) or not isinstance(n_cubes, (int, np.integer)) or n_cubes < 1:
         raise ValueError(f"n_cubes must be a positive integer, got {n_cubes!r}.")
-    kmapper11_overlap(perc)                       # checks perc
+    kmapper11_overlap(perc)  # checks perc
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"lo and hi must be finite with hi > lo, got lo={lo!r}, hi={hi!r}.")
     c = (hi - lo) / n_cubes
@@ -98,7 +99,7 @@ def _lens_and_space(X, lens, pca_dims, n_lens_components):
         raise ValueError(f"lens must be one of {LENSES}, got {lens!r}.")
     space = X
     if pca_dims is not None and pca_dims < X.shape[1]:
-        space = PCA(n_components=min(pca_dims, len(X))).fit_transform(X)     # centred coordinates
+        space = PCA(n_components=min(pca_dims, len(X))).fit_transform(X)  # centred coordinates
     if lens == "norm":
         f = np.linalg.norm(X, axis=1)
     elif lens == "pca_norm":
@@ -111,15 +112,30 @@ def _lens_and_space(X, lens, pca_dims, n_lens_components):
 
 def _fit(space, f, *, n_cubes, overlap, eps, min_samples):
     if not 0 <= overlap < 1:
-        raise ValueError(f"overlap must be in [0, 1) (today's KeplerMapper convention; for KeplerMapper 1.1's "
-                         f"overlap_perc use kmapper11_overlap(perc)), got {overlap!r}.")
-    mapper = Mapper(resolution=n_cubes, gain=1.0 / (1.0 - overlap), metric="euclidean",
-                    clusterer=DBSCAN(eps=eps, min_samples=min_samples))
+        raise ValueError(
+            f"overlap must be in [0, 1) (today's KeplerMapper convention; for KeplerMapper 1.1's "
+            f"overlap_perc use kmapper11_overlap(perc)), got {overlap!r}."
+        )
+    mapper = Mapper(
+        resolution=n_cubes,
+        gain=1.0 / (1.0 - overlap),
+        metric="euclidean",
+        clusterer=DBSCAN(eps=eps, min_samples=min_samples),
+    )
     return mapper.fit(space, lens=f)
 
 
-def learning_graph(points, *, lens: str = "norm", n_cubes: int = 25, overlap: float = 0.99, eps: float = 0.2,
-                   min_samples: int = 2, pca_dims: int | None = 20, n_lens_components: int = 3) -> Mapper:
+def learning_graph(
+    points,
+    *,
+    lens: str = "norm",
+    n_cubes: int = 25,
+    overlap: float = 0.99,
+    eps: float = 0.2,
+    min_samples: int = 2,
+    pca_dims: int | None = 20,
+    n_lens_components: int = 3,
+) -> Mapper:
     """Mapper of a weight cloud.
 
     ``lens`` is ``"norm"`` (L2 norm of each original weight vector), ``"pca_norm"`` (L2 norm
@@ -178,12 +194,24 @@ class LearningSweep:
         return np.c_[self.components, self.loops]
 
     def __repr__(self):
-        return (f"LearningSweep({len(self.branches)} graphs; branches {self.branches.tolist()}, "
-                f"components {self.components.tolist()}, loops {self.loops.tolist()})")
+        return (
+            f"LearningSweep({len(self.branches)} graphs; branches {self.branches.tolist()}, "
+            f"components {self.components.tolist()}, loops {self.loops.tolist()})"
+        )
 
 
-def learning_sweep(points, step, *, n_cubes: int, eps: float, steps=None, lens: str = "norm",
-                   overlap: float = 0.99, min_samples: int = 2, pca_dims: int | None = 20) -> LearningSweep:
+def learning_sweep(
+    points,
+    step,
+    *,
+    n_cubes: int,
+    eps: float,
+    steps=None,
+    lens: str = "norm",
+    overlap: float = 0.99,
+    min_samples: int = 2,
+    pca_dims: int | None = 20,
+) -> LearningSweep:
     """:func:`learning_graph` once per setting of a neighbourhood: ``n_cubes`` × each of
     ``steps`` (rounded, ≥ 1) and ``eps`` × each of ``steps`` (default
     :data:`topohelpers.rules.COVER_STEPS`, 3 × 3 graphs), lens and PCA computed once. A branch
@@ -228,7 +256,7 @@ def null_trajectories(weights, *, random_state=0) -> np.ndarray:
     if not np.isfinite(W).all():
         raise ValueError("weights must be finite.")
     rng = np.random.default_rng(random_state)
-    length = np.linalg.norm(np.diff(W, axis=0), axis=2, keepdims=True)            # (S-1, n, 1)
+    length = np.linalg.norm(np.diff(W, axis=0), axis=2, keepdims=True)  # (S-1, n, 1)
     d = rng.standard_normal(W[1:].shape)
     d *= length / np.maximum(np.linalg.norm(d, axis=2, keepdims=True), np.finfo(float).tiny)
     walk = np.concatenate([W[:1], W[:1] + np.cumsum(d, axis=0)])
@@ -268,7 +296,7 @@ def phases(weights, *, still: float = 0.01, one_direction: float = 0.9) -> Phase
     W = W - W.mean(axis=1, keepdims=True)
     spread = np.linalg.norm(W, axis=2).mean(axis=1)
     s = np.linalg.svd(W, compute_uv=False)
-    one_dir = (s[:, 0] ** 2) / np.maximum((s ** 2).sum(axis=1), 1e-300)
+    one_dir = (s[:, 0] ** 2) / np.maximum((s**2).sum(axis=1), 1e-300)
     uniform = spread <= still * spread.max() if spread.max() > 0 else np.ones(len(W), bool)
     surface = ~uniform & (one_dir >= one_direction) & (np.cumsum(~uniform & (one_dir < one_direction)) == 0)
     return Phases(spread, one_dir, uniform, surface, ~uniform & ~surface)

@@ -120,7 +120,7 @@ class GraphSummary:
     n_loops: int
 
     @classmethod
-    def of(cls, G: nx.Graph) -> "GraphSummary":
+    def of(cls, G: nx.Graph) -> GraphSummary:
         v, e = G.number_of_nodes(), G.number_of_edges()
         c = nx.number_connected_components(G) if v else 0
         return cls(v, e, c, e - v + c, clique_betti1(G))
@@ -229,7 +229,9 @@ class Mapper(BaseEstimator):
     1
     """
 
-    def __init__(self, resolution: int = 30, gain: float = 3.0, n_components: int = 2, metric: str = "vne", clusterer=None):
+    def __init__(
+        self, resolution: int = 30, gain: float = 3.0, n_components: int = 2, metric: str = "vne", clusterer=None
+    ):
         self.resolution = resolution
         self.gain = gain
         self.n_components = n_components
@@ -264,8 +266,10 @@ class Mapper(BaseEstimator):
         self.graph_ = mapper.map(lens, space, clusterer=clusterer, cover=cover, nerve=_indexed_nerve())
         self.lens_ = lens
         self.intervals_ = [
-            np.c_[np.unique([c[d] for c in cover.centers_]) - cover.radius_[d],
-                  np.unique([c[d] for c in cover.centers_]) + cover.radius_[d]]
+            np.c_[
+                np.unique([c[d] for c in cover.centers_]) - cover.radius_[d],
+                np.unique([c[d] for c in cover.centers_]) + cover.radius_[d],
+            ]
             for d in range(lens.shape[1])
         ]
         self.nodes_ = {k: np.asarray(v) for k, v in self.graph_["nodes"].items()}
@@ -331,11 +335,12 @@ class CoverSweep:
         return np.c_[self.components, self.loops]
 
     def __repr__(self):
-        return (f"CoverSweep({len(self.loops)} covers; loops {self.loops.tolist()}, "
-                f"components {self.components.tolist()})")
+        return (
+            f"CoverSweep({len(self.loops)} covers; loops {self.loops.tolist()}, components {self.components.tolist()})"
+        )
 
 
-def over_covers(mapper: "Mapper", X, *, lens=None, steps=None) -> CoverSweep:
+def over_covers(mapper: Mapper, X, *, lens=None, steps=None) -> CoverSweep:
     """Fit ``mapper`` (unfitted, its resolution and gain being the paper's cover) on ``X`` once
     per cover of the neighbourhood: resolution × each of ``steps`` (rounded, ≥ 1) and gain ×
     each of ``steps`` (kept > 1), ``len(steps)²`` covers in all. A shape that is really there
@@ -378,7 +383,7 @@ def ball_mapper(X, eps: float) -> nx.Graph:
     """
     import warnings
 
-    with warnings.catch_warnings():   # pyballmapper imports tqdm.autonotebook, which warns without ipywidgets
+    with warnings.catch_warnings():  # pyballmapper imports tqdm.autonotebook, which warns without ipywidgets
         warnings.simplefilter("ignore")
         from pyballmapper import BallMapper
 

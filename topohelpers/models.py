@@ -38,8 +38,17 @@ def _check_kernel_size(kernel_size):
         raise ValueError(f"kernel_size must be one of {KERNEL_SIZES}, got {kernel_size!r}.")
 
 
-def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, kernel_size: int = 3,
-             dtype=None, dropout_seed: int | None = None) -> list:
+def m_layers(
+    X: int,
+    Y: int,
+    Z: int,
+    *,
+    prefix: str = "",
+    n_classes: int = 10,
+    kernel_size: int = 3,
+    dtype=None,
+    dropout_seed: int | None = None,
+) -> list:
     """The layers of M(X, Y, Z) in order (shared by the single model and the ensemble branches).
     ``kernel_size`` 5 gives the 5×5 variant of the 2017 report's improved model. ``dtype`` is the
     hidden layers' Keras dtype policy (the softmax readout always computes in float32);
@@ -49,21 +58,35 @@ def m_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, k
     _check_sizes(X, Y, Z)
     _check_kernel_size(kernel_size)
     ks, dt = kernel_size, dict(dtype=dtype)
-    out = [L.Conv2D(X, ks, padding="same", activation="relu", name=f"{prefix}conv1", **dt),
-           L.MaxPooling2D(2, name=f"{prefix}pool1", **dt)]
+    out = [
+        L.Conv2D(X, ks, padding="same", activation="relu", name=f"{prefix}conv1", **dt),
+        L.MaxPooling2D(2, name=f"{prefix}pool1", **dt),
+    ]
     if Y:
-        out += [L.Conv2D(Y, ks, padding="same", activation="relu", name=f"{prefix}conv2", **dt),
-                L.MaxPooling2D(2, name=f"{prefix}pool2", **dt)]
+        out += [
+            L.Conv2D(Y, ks, padding="same", activation="relu", name=f"{prefix}conv2", **dt),
+            L.MaxPooling2D(2, name=f"{prefix}pool2", **dt),
+        ]
     out += [L.Flatten(name=f"{prefix}flatten", **dt)]
     if Z:
-        out += [L.Dense(Z, activation="relu", name=f"{prefix}fc", **dt),
-                L.Dropout(0.5, seed=dropout_seed, name=f"{prefix}dropout", **dt)]
+        out += [
+            L.Dense(Z, activation="relu", name=f"{prefix}fc", **dt),
+            L.Dropout(0.5, seed=dropout_seed, name=f"{prefix}dropout", **dt),
+        ]
     out += [L.Dense(n_classes, activation="softmax", name=f"{prefix}readout", dtype="float32")]
     return out
 
 
-def build_m(X: int, Y: int, Z: int, *, input_shape=(28, 28, 1), n_classes: int = 10, kernel_size: int = 3,
-            seed: int | None = None):
+def build_m(
+    X: int,
+    Y: int,
+    Z: int,
+    *,
+    input_shape=(28, 28, 1),
+    n_classes: int = 10,
+    kernel_size: int = 3,
+    seed: int | None = None,
+):
     """A single M(X, Y, Z) network (uncompiled).
 
     Examples
@@ -93,7 +116,7 @@ def lrn(x, depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75):
     return x * ops.exp(-beta * ops.log(bias + alpha * total))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lrn_layer_class():
     keras = _keras()
 
@@ -111,14 +134,28 @@ def _lrn_layer_class():
             return lrn(x, self.depth_radius, self.bias, self.alpha, self.beta)
 
         def get_config(self):
-            return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias,
-                    "alpha": self.alpha, "beta": self.beta}
+            return {
+                **super().get_config(),
+                "depth_radius": self.depth_radius,
+                "bias": self.bias,
+                "alpha": self.alpha,
+                "beta": self.beta,
+            }
 
     return LRN
 
 
-def c_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, weight_decay: float = 0.004,
-             pool: bool = True, dtype=None) -> list:
+def c_layers(
+    X: int,
+    Y: int,
+    Z: int,
+    *,
+    prefix: str = "",
+    n_classes: int = 10,
+    weight_decay: float = 0.004,
+    pool: bool = True,
+    dtype=None,
+) -> list:
     """The layers of C(X, Y, Z) in order (shared by the single model and the ensemble branches).
     ``pool=False`` removes the max-pooling layers (the paper's two-circle run, C(48,0,64)*).
     ``dtype`` as for :func:`m_layers`."""
@@ -134,8 +171,9 @@ def c_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, w
         out += [L.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}pool1", **dt)]
     out += [LRN(name=f"{prefix}lrn1", **dt)]
     if Y:
-        out += [L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv2",
-                         **dt)]
+        out += [
+            L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv2", **dt)
+        ]
         if pool:
             out += [L.MaxPooling2D(2, strides=1, padding="same", name=f"{prefix}pool2", **dt)]
         out += [LRN(name=f"{prefix}lrn2", **dt)]
@@ -146,8 +184,17 @@ def c_layers(X: int, Y: int, Z: int, *, prefix: str = "", n_classes: int = 10, w
     return out
 
 
-def build_c(X: int, Y: int, Z: int, *, input_shape=(24, 24, 3), n_classes: int = 10, weight_decay: float = 0.004,
-            pool: bool = True, seed: int | None = None):
+def build_c(
+    X: int,
+    Y: int,
+    Z: int,
+    *,
+    input_shape=(24, 24, 3),
+    n_classes: int = 10,
+    weight_decay: float = 0.004,
+    pool: bool = True,
+    seed: int | None = None,
+):
     """A single C(X, Y, Z) network (uncompiled); L2 weight decay on conv and FC kernels.
 
     Examples
@@ -172,15 +219,24 @@ def build_report2017(*, n_classes: int = 10, input_shape=(28, 28, 1), seed: int 
     L = keras.layers
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    init = dict(kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
-                bias_initializer=keras.initializers.Constant(0.1))
-    return keras.Sequential([
-        keras.Input(input_shape),
-        L.Conv2D(512, 5, padding="same", activation="relu", name="conv1", **init), L.MaxPooling2D(2, name="pool1"),
-        L.Conv2D(128, 5, padding="same", activation="relu", name="conv2", **init), L.MaxPooling2D(2, name="pool2"),
-        L.Flatten(name="flatten"), L.Dense(1024, activation="relu", name="fc", **init), L.Dropout(0.5, name="dropout"),
-        L.Dense(n_classes, activation="softmax", name="readout", **init),
-    ], name="report2017")
+    init = dict(
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
+        bias_initializer=keras.initializers.Constant(0.1),
+    )
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            L.Conv2D(512, 5, padding="same", activation="relu", name="conv1", **init),
+            L.MaxPooling2D(2, name="pool1"),
+            L.Conv2D(128, 5, padding="same", activation="relu", name="conv2", **init),
+            L.MaxPooling2D(2, name="pool2"),
+            L.Flatten(name="flatten"),
+            L.Dense(1024, activation="relu", name="fc", **init),
+            L.Dropout(0.5, name="dropout"),
+            L.Dense(n_classes, activation="softmax", name="readout", **init),
+        ],
+        name="report2017",
+    )
 
 
 def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", padding: str = "valid", seed: int | None = None):
@@ -200,21 +256,35 @@ def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", padding: str 
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if kind == "CCFF":
-        body = [L.Conv2D(3, 5, padding=padding, activation=activation, use_bias=False, name="conv1"),
-                L.Conv2D(3, 3, padding=padding, activation=activation, use_bias=False, name="conv2"),
-                L.Flatten(name="flatten"), L.Dense(256, activation=activation, use_bias=False, name="fc")]
+        body = [
+            L.Conv2D(3, 5, padding=padding, activation=activation, use_bias=False, name="conv1"),
+            L.Conv2D(3, 3, padding=padding, activation=activation, use_bias=False, name="conv2"),
+            L.Flatten(name="flatten"),
+            L.Dense(256, activation=activation, use_bias=False, name="fc"),
+        ]
     elif kind == "CFF":
-        body = [L.Conv2D(5, 5, padding=padding, activation=activation, use_bias=False, name="conv1"),
-                L.Flatten(name="flatten"), L.Dense(50, activation=activation, use_bias=False, name="fc")]
+        body = [
+            L.Conv2D(5, 5, padding=padding, activation=activation, use_bias=False, name="conv1"),
+            L.Flatten(name="flatten"),
+            L.Dense(50, activation=activation, use_bias=False, name="fc"),
+        ]
     else:
         raise ValueError(f"kind must be 'CCFF' or 'CFF', got {kind!r}.")
-    return keras.Sequential([keras.Input((28, 28, 1)), *body,
-                             L.Dense(10, activation="softmax", use_bias=False, name="readout")],
-                            name=f"{kind}_{activation}")
+    return keras.Sequential(
+        [keras.Input((28, 28, 1)), *body, L.Dense(10, activation="softmax", use_bias=False, name="readout")],
+        name=f"{kind}_{activation}",
+    )
 
 
-def build_mlp(hidden=(100,), *, n_inputs: int = 784, n_classes: int = 10, init: str = "zeros", std: float = 1e-6,
-              seed: int | None = None):
+def build_mlp(
+    hidden=(100,),
+    *,
+    n_inputs: int = 784,
+    n_classes: int = 10,
+    init: str = "zeros",
+    std: float = 1e-6,
+    seed: int | None = None,
+):
     """Gabella's networks: dense layers without biases, sigmoid inside, softmax out.
 
     ``init`` is ``"zeros"`` (every weight exactly 0) or ``"normal"`` (N(0, ``std``²)).
@@ -230,8 +300,14 @@ def build_mlp(hidden=(100,), *, n_inputs: int = 784, n_classes: int = 10, init: 
         raise ValueError(f"init must be 'zeros' or 'normal', got {init!r}.")
     layers = [keras.Input((n_inputs,))]
     for i, h in enumerate(hidden):
-        layers.append(keras.layers.Dense(h, activation="sigmoid", use_bias=False, kernel_initializer=initializer,
-                                         name=f"hidden{i + 1}"))
-    layers.append(keras.layers.Dense(n_classes, activation="softmax", use_bias=False, kernel_initializer=initializer,
-                                     name="output"))
+        layers.append(
+            keras.layers.Dense(
+                h, activation="sigmoid", use_bias=False, kernel_initializer=initializer, name=f"hidden{i + 1}"
+            )
+        )
+    layers.append(
+        keras.layers.Dense(
+            n_classes, activation="softmax", use_bias=False, kernel_initializer=initializer, name="output"
+        )
+    )
     return keras.Sequential(layers, name="mlp_" + "_".join(map(str, hidden)) + f"_{init}")

@@ -109,8 +109,12 @@ def rips(X, *, maxdim: int = 1, n_landmarks: int | None = None, coeff: int = 2) 
     if n < 2:
         raise ValueError(f"X needs at least 2 points, got {n}.")
     nonnegative_int("maxdim", maxdim)
-    if isinstance(coeff, bool) or not isinstance(coeff, (int, np.integer)) or coeff < 2 or \
-            any(coeff % d == 0 for d in range(2, int(coeff ** 0.5) + 1)):
+    if (
+        isinstance(coeff, bool)
+        or not isinstance(coeff, (int, np.integer))
+        or coeff < 2
+        or any(coeff % d == 0 for d in range(2, int(coeff**0.5) + 1))
+    ):
         raise ValueError(f"coeff must be a prime (the field Z/coeff: 2, 3, 5, …), got {coeff!r}.")
     if n_landmarks is not None and (not isinstance(n_landmarks, (int, np.integer)) or n_landmarks < 2):
         raise ValueError(f"n_landmarks must be an integer >= 2 or None, got {n_landmarks!r}.")

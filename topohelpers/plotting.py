@@ -37,13 +37,19 @@ def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, title=None
     n = len(imgs)
     if axes is None:
         nrows = int(np.ceil(n / ncols))
-        fig, axes = plt.subplots(nrows, min(ncols, n), figsize=(1.1 * min(ncols, n), 1.15 * nrows + 0.4 * (title is not None)),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            nrows,
+            min(ncols, n),
+            figsize=(1.1 * min(ncols, n), 1.15 * nrows + 0.4 * (title is not None)),
+            squeeze=False,
+            layout="constrained",
+        )
         if title is not None:
             fig.suptitle(title)
     axes = np.asarray(axes).ravel()
     for i, ax in enumerate(axes):
-        ax.set_xticks([]); ax.set_yticks([])        # keep the frame: white pixels stay visible
+        ax.set_xticks([])
+        ax.set_yticks([])  # keep the frame: white pixels stay visible
         if i >= n:
             ax.set_axis_off()
         else:
@@ -102,8 +108,19 @@ def _node_positions(mapper):
     return nx.spring_layout(mapper.G_, seed=0)
 
 
-def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=None, cmap="jet", title=None,
-                node_color=None, color_label="points in node", colorbar: bool = True):
+def plot_mapper(
+    mapper,
+    X=None,
+    *,
+    image_shape=None,
+    n_thumbnails: int = 12,
+    ax=None,
+    cmap="jet",
+    title=None,
+    node_color=None,
+    color_label="points in node",
+    colorbar: bool = True,
+):
     """Static drawing of a fitted :class:`~topohelpers.mapper.Mapper` graph.
 
     Nodes sit at the mean lens value of their members (a spring layout for a 1-D lens),
@@ -126,8 +143,16 @@ def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=
         segments = [(pos[a], pos[b]) for a, b in G.edges]
         ax.add_collection(LineCollection(segments, colors="0.6", linewidths=0.5, zorder=1))
     colors = sizes if node_color is None else np.array([node_color[k] for k in nodes], dtype=float)
-    sc = ax.scatter(xy[:, 0], xy[:, 1], c=colors, s=10 + 60 * sizes / max(sizes.max(), 1), cmap=cmap,
-                    zorder=2, edgecolors="k", linewidths=0.2)
+    sc = ax.scatter(
+        xy[:, 0],
+        xy[:, 1],
+        c=colors,
+        s=10 + 60 * sizes / max(sizes.max(), 1),
+        cmap=cmap,
+        zorder=2,
+        edgecolors="k",
+        linewidths=0.2,
+    )
     if colorbar:
         plt.colorbar(sc, ax=ax, shrink=0.6, label=color_label)
     if X is not None and n_thumbnails and nodes and mapper.lens_.shape[1] >= 2:
@@ -140,17 +165,29 @@ def plot_mapper(mapper, X=None, *, image_shape=None, n_thumbnails: int = 12, ax=
             v = np.abs(img).max() or 1.0
             box = OffsetImage(img, zoom=max(12 / img.shape[0], 1), cmap="gray", norm=plt.Normalize(-v, v))
             direction = (xy[i] - centre) / (np.linalg.norm(xy[i] - centre) or 1)
-            ab = AnnotationBbox(box, xy[i], xybox=centre + direction * reach * 1.25, xycoords="data",
-                                arrowprops=dict(arrowstyle="-", color="0.4", lw=0.6), frameon=True, pad=0.1)
+            ab = AnnotationBbox(
+                box,
+                xy[i],
+                xybox=centre + direction * reach * 1.25,
+                xycoords="data",
+                arrowprops=dict(arrowstyle="-", color="0.4", lw=0.6),
+                frameon=True,
+                pad=0.1,
+            )
             ax.add_artist(ab)
         lim = reach * 1.45
         ax.set_xlim(centre[0] - lim, centre[0] + lim)
         ax.set_ylim(centre[1] - lim, centre[1] + lim)
     ax.set_aspect("equal")
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
     s = mapper.summary_
-    ax.set_title(title or f"Mapper({mapper.resolution}, {mapper.gain}): {s.n_nodes} nodes, "
-                 f"{s.n_components} components, {s.n_loops} loops", fontsize=10)
+    ax.set_title(
+        title
+        or f"Mapper({mapper.resolution}, {mapper.gain}): {s.n_nodes} nodes, "
+        f"{s.n_components} components, {s.n_loops} loops",
+        fontsize=10,
+    )
     return ax
 
 
@@ -171,11 +208,20 @@ def mapper_html(mapper, X, *, image_shape=None, title="Mapper graph") -> str:
     imgs = _square(X, image_shape)
     if len(imgs) != mapper.n_points_:
         raise ValueError(f"X has {len(imgs)} rows but the Mapper was fitted on {mapper.n_points_}.")
-    tips = np.array([f'<img src="{_png_data_uri(im)}" width="24" height="24" '
-                     'style="image-rendering:pixelated;margin:1px">' for im in imgs])
+    tips = np.array(
+        [
+            f'<img src="{_png_data_uri(im)}" width="24" height="24" style="image-rendering:pixelated;margin:1px">'
+            for im in imgs
+        ]
+    )
     return km.KeplerMapper(verbose=0).visualize(
-        mapper.graph_, color_values=np.ones(len(imgs)), color_function_name="points in node",
-        node_color_function="sum", custom_tooltips=tips, save_file=False, title=title,
+        mapper.graph_,
+        color_values=np.ones(len(imgs)),
+        color_function_name="points in node",
+        node_color_function="sum",
+        custom_tooltips=tips,
+        save_file=False,
+        title=title,
     )
 
 
@@ -183,12 +229,15 @@ def show_html(page: str, *, height: int = 620):
     """Embed a whole HTML page in a notebook or book page (an iframe with ``srcdoc``)."""
     from IPython.display import HTML
 
-    return HTML(f'<iframe srcdoc="{_html.escape(page, quote=True)}" width="100%" height="{height}" '
-                'style="border:1px solid #ddd" loading="lazy"></iframe>')
+    return HTML(
+        f'<iframe srcdoc="{_html.escape(page, quote=True)}" width="100%" height="{height}" '
+        'style="border:1px solid #ddd" loading="lazy"></iframe>'
+    )
 
 
-def plot_grid(values, xticklabels, yticklabels, *, ax=None, xlabel="", ylabel="", title="", marks=None,
-              fmt=".1f", cmap="viridis"):
+def plot_grid(
+    values, xticklabels, yticklabels, *, ax=None, xlabel="", ylabel="", title="", marks=None, fmt=".1f", cmap="viridis"
+):
     """A parameter grid as an annotated heat map (rows = y, columns = x); cells where ``marks``
     is True are outlined. Used for the stability sweeps."""
     from matplotlib.patches import Rectangle
@@ -208,7 +257,9 @@ def plot_grid(values, xticklabels, yticklabels, *, ax=None, xlabel="", ylabel=""
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
     ax.set_xticks(range(len(xticklabels)), [str(x) for x in xticklabels])
     ax.set_yticks(range(len(yticklabels)), [str(y) for y in yticklabels])
-    ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
     return ax
 
 
@@ -228,9 +279,22 @@ def trajectories_3d(points, step, neuron, *, title="", max_neurons: int = 100) -
         m = neuron == i
         order = np.argsort(step[m], kind="stable")
         p, s = xyz[m][order], step[m][order]
-        fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], mode="lines+markers", showlegend=False,
-                                   marker=dict(size=1.5, color=s, colorscale="Viridis", cmin=step.min(), cmax=step.max()),
-                                   line=dict(width=1, color="rgba(80,80,80,0.3)"), name=f"neuron {i}"))
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=30, b=0), height=560,
-                      scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
+        fig.add_trace(
+            go.Scatter3d(
+                x=p[:, 0],
+                y=p[:, 1],
+                z=p[:, 2],
+                mode="lines+markers",
+                showlegend=False,
+                marker=dict(size=1.5, color=s, colorscale="Viridis", cmin=step.min(), cmax=step.max()),
+                line=dict(width=1, color="rgba(80,80,80,0.3)"),
+                name=f"neuron {i}",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        margin=dict(l=0, r=0, t=30, b=0),
+        height=560,
+        scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"),
+    )
     return fig.to_html(include_plotlyjs="cdn", full_html=True)

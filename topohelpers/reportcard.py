@@ -27,7 +27,7 @@ import numpy as np
 
 from .profile import PROFILES
 from .profile import profile as active_profile
-from .rules import UNLIKE, Rule  # noqa: F401  (Rule: the type of a rule)
+from .rules import UNLIKE, Rule
 
 ENV_VAR = "TOPO_REPORTCARDS"
 VERDICTS = ("reproduced", "not reproduced", "not comparable", "not run")
@@ -47,16 +47,16 @@ class Row:
     chapter: str
     claim: str
     published: str
-    rule: str                      # the pass rule, in words
+    rule: str  # the pass rule, in words
     ours: str
-    null: str                      # the same measurement on the null
+    null: str  # the same measurement on the null
     profile: str
-    verdict: str                   # one of VERDICTS
-    reason: str = ""               # why not comparable / not run / not reproduced
-    rule_holds: bool | None = None   # what the rule said on ours (also for not comparable rows)
+    verdict: str  # one of VERDICTS
+    reason: str = ""  # why not comparable / not run / not reproduced
+    rule_holds: bool | None = None  # what the rule said on ours (also for not comparable rows)
     null_holds: bool | None = None
-    source: str = ""               # which data or weights produced "ours" (stand-ins are named here)
-    variant: str = ""              # "" for the paper's method; else the label of the book's variant
+    source: str = ""  # which data or weights produced "ours" (stand-ins are named here)
+    variant: str = ""  # "" for the paper's method; else the label of the book's variant
 
 
 def show(value) -> str:
@@ -115,15 +115,28 @@ class ReportCard:
         if not chapter or not isinstance(chapter, str) or "/" in chapter:
             raise ValueError(f"chapter must be a short name without '/', got {chapter!r}.")
         if profile is not None and profile not in PROFILES + (SHIPPED,):
-            raise ValueError(f"profile must be one of {PROFILES + (SHIPPED,)} (or None: the active profile), "
-                             f"got {profile!r}.")
+            raise ValueError(
+                f"profile must be one of {PROFILES + (SHIPPED,)} (or None: the active profile), got {profile!r}."
+            )
         self.chapter = chapter
         self.profile = profile or active_profile()
         self.rows: list[Row] = []
 
-    def record(self, claim: str, *, rule: Rule, published, ours, null=None, null_note: str = "",
-               unlike_paper: dict | None = None, source: str = "", variant: str = "",
-               ours_text: str | None = None, null_text: str | None = None) -> None:
+    def record(
+        self,
+        claim: str,
+        *,
+        rule: Rule,
+        published,
+        ours,
+        null=None,
+        null_note: str = "",
+        unlike_paper: dict | None = None,
+        source: str = "",
+        variant: str = "",
+        ours_text: str | None = None,
+        null_text: str | None = None,
+    ) -> None:
         """Judge one claim and add its row.
 
         ``rule`` is a :class:`~topohelpers.rules.Rule`; ``ours`` the value it reads (or
@@ -145,11 +158,13 @@ class ReportCard:
             raise ValueError(f"unlike_paper keys must be among {UNLIKE}, got {bad}.")
         unlike = {k: str(v) for k, v in unlike.items() if v}
         if variant and "other method" not in unlike:
-            raise ValueError(f"variant {variant!r} differs from the paper's method: say how in "
-                             "unlike_paper={'other method': ...}.")
+            raise ValueError(
+                f"variant {variant!r} differs from the paper's method: say how in unlike_paper={{'other method': ...}}."
+            )
         if null is None and not null_note and not isinstance(ours, NotRun):
-            raise ValueError("give null= (the measurement where the claim is false) or null_note= saying why "
-                             "this claim has no null.")
+            raise ValueError(
+                "give null= (the measurement where the claim is false) or null_note= saying why this claim has no null."
+            )
         holds = null_holds = None
         if isinstance(ours, NotRun):
             verdict, reason = "not run", ours.reason
@@ -162,13 +177,28 @@ class ReportCard:
                 verdict, reason = "reproduced", ""
             else:
                 verdict = "not reproduced"
-                reason = ("the rule fails" if not holds else
-                          "the rule also holds on the null, so it cannot tell the claim from noise")
-        row = Row(self.chapter, str(claim), str(published), rule.text,
-                  ours_text if ours_text is not None else show(ours),
-                  null_text if null_text is not None else (show(null) if null is not None else
-                                                           f"— ({null_note})" if null_note else "—"),
-                  self.profile, verdict, reason, holds, null_holds, str(source), str(variant))
+                reason = (
+                    "the rule fails"
+                    if not holds
+                    else "the rule also holds on the null, so it cannot tell the claim from noise"
+                )
+        row = Row(
+            self.chapter,
+            str(claim),
+            str(published),
+            rule.text,
+            ours_text if ours_text is not None else show(ours),
+            null_text
+            if null_text is not None
+            else (show(null) if null is not None else f"— ({null_note})" if null_note else "—"),
+            self.profile,
+            verdict,
+            reason,
+            holds,
+            null_holds,
+            str(source),
+            str(variant),
+        )
         self.rows.append(row)
 
     def save(self, folder=None) -> Path:
@@ -190,8 +220,11 @@ class ReportCard:
         return rows_html(self.rows)
 
     def __repr__(self):
-        return "\n".join(f"[{r.verdict}] {r.claim}: published {r.published}; ours {r.ours}; rule: {r.rule}"
-                         + (f" ({r.reason})" if r.reason else "") for r in self.rows)
+        return "\n".join(
+            f"[{r.verdict}] {r.claim}: published {r.published}; ours {r.ours}; rule: {r.rule}"
+            + (f" ({r.reason})" if r.reason else "")
+            for r in self.rows
+        )
 
     def counts(self) -> dict:
         """Rows per verdict."""
@@ -234,11 +267,17 @@ def rows_html(rows) -> str:
     cols = ("claim", "rule", "published", "ours", "null", "source")
     head = "".join(f"<th>{c}</th>" for c in cols) + "<th>verdict</th>"
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(getattr(r, c))}</td>" for c in cols)
+        "<tr>"
+        + "".join(f"<td>{html.escape(getattr(r, c))}</td>" for c in cols)
         + f'<td style="color:{COLOURS[r.verdict]}"><b>{r.verdict}</b>'
         + (f"<br><small>{html.escape(r.reason)}</small>" if r.reason else "")
-        + ("" if r.rule_holds is None or r.verdict != "not comparable" else
-           f"<br><small>at this scale the rule {'holds' if r.rule_holds else 'fails'}</small>")
-        + (f"<br><small>extra: {html.escape(r.variant)}</small>" if r.variant else "") + "</td></tr>"
-        for r in rows)
+        + (
+            ""
+            if r.rule_holds is None or r.verdict != "not comparable"
+            else f"<br><small>at this scale the rule {'holds' if r.rule_holds else 'fails'}</small>"
+        )
+        + (f"<br><small>extra: {html.escape(r.variant)}</small>" if r.variant else "")
+        + "</td></tr>"
+        for r in rows
+    )
     return f'<table class="reportcard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -79,8 +79,10 @@ class Bars(Rule):
 
     @property
     def text(self):
-        return (f"exactly {_plural(self.count, f'H{self.dim} bar')} longer than {self.min_lifetime:g}, "
-                f"the last of them ≥ {self.gap:g}× the next")
+        return (
+            f"exactly {_plural(self.count, f'H{self.dim} bar')} longer than {self.min_lifetime:g}, "
+            f"the last of them ≥ {self.gap:g}× the next"
+        )
 
     def holds(self, value) -> bool:
         lt = _lifetimes(value, self.dim)
@@ -128,8 +130,11 @@ class OverCovers(Rule):
     def text(self):
         single = self.at_most in (None, self.count)
         n = str(self.count) if single else f"{self.count}–{self.at_most}"
-        what = self.what[:-1] if single and self.count == 1 and self.what != "branches" else (
-            "branch" if single and self.count == 1 else self.what)
+        what = (
+            self.what[:-1]
+            if single and self.count == 1 and self.what != "branches"
+            else ("branch" if single and self.count == 1 else self.what)
+        )
         return f"{n} {what} in ≥ {self.share:.0%} of the covers around the paper's"
 
     def holds(self, value) -> bool:
@@ -285,6 +290,14 @@ def unlike_paper(*, at_least=(), trained=None, **params) -> dict:
     if trained is not None:
         accuracy, rule = trained
         if not rule.holds(accuracy):
-            out = "; ".join(filter(None, [out, f"{getattr(rule, 'what', 'accuracy')} {float(accuracy):.1%}, "
-                                               f"short of the paper's ({rule.text})"]))
+            out = "; ".join(
+                filter(
+                    None,
+                    [
+                        out,
+                        f"{getattr(rule, 'what', 'accuracy')} {float(accuracy):.1%}, "
+                        f"short of the paper's ({rule.text})",
+                    ],
+                )
+            )
     return {"scale": out} if out else {}

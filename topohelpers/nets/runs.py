@@ -13,7 +13,7 @@ import numpy as np
 
 from ..weights import spatial_filters
 
-ENGINE = 2      # in every cache key: runs of the earlier engine (other streams and inits) are retrained
+ENGINE = 2  # in every cache key: runs of the earlier engine (other streams and inits) are retrained
 
 
 def data_key(data) -> dict:
@@ -23,7 +23,8 @@ def data_key(data) -> dict:
 
 
 def unpack(arrays: dict):
-    """Cached arrays -> (weights "w0", "w1", … in order; snapshots {step: {layer: kernel}} from "snap<step>_<layer>")."""
+    """Cached arrays -> (weights "w0", "w1", … in order; snapshots {step: {layer: kernel}} from
+    "snap<step>_<layer>")."""
     weights = [arrays[f"w{j}"] for j in range(sum(k.startswith("w") and k[1:].isdigit() for k in arrays))]
     snaps: dict = {}
     for key, v in arrays.items():
@@ -38,13 +39,13 @@ class TrainedEnsemble:
     """What training leaves: per-member weights, conv-kernel snapshots, test accuracy."""
 
     config: dict
-    weights: list                  # plain-layout weights stacked over members, each (N, ...)
-    snapshots: dict                # step -> {"conv1": (N, 3, 3, c_in, X), ...}
-    test_accuracy: np.ndarray      # (N,)
-    loss: np.ndarray               # (steps, N): each member's training loss at each step
+    weights: list  # plain-layout weights stacked over members, each (N, ...)
+    snapshots: dict  # step -> {"conv1": (N, 3, 3, c_in, X), ...}
+    test_accuracy: np.ndarray  # (N,)
+    loss: np.ndarray  # (steps, N): each member's training loss at each step
     source: str
-    seconds: float                 # wall time the training took when it ran (not when loaded from the cache)
-    extras: dict = field(default_factory=dict)   # "acc<step>" accuracies, "fixed_conv1", "append" arrays
+    seconds: float  # wall time the training took when it ran (not when loaded from the cache)
+    extras: dict = field(default_factory=dict)  # "acc<step>" accuracies, "fixed_conv1", "append" arrays
 
     @property
     def n_members(self) -> int:
@@ -70,8 +71,9 @@ class TrainedEnsemble:
             raise ValueError(f"layer={layer!r} is not a conv layer of these networks: choose from {sorted(table)}.")
         return table[layer]
 
-    def filters(self, layer: str = "conv1", step: int | None = None, *, channel: int | None = None,
-                members=None) -> np.ndarray:
+    def filters(
+        self, layer: str = "conv1", step: int | None = None, *, channel: int | None = None, members=None
+    ) -> np.ndarray:
         """Spatial filters pooled over members (all, or the indices in ``members``):
         (n·c_in·c_out, 9), member-major. ``channel`` keeps only the filters reading that input
         channel (0, 1, 2 = R, G, B for a colour first layer)."""
@@ -82,7 +84,7 @@ class TrainedEnsemble:
             c_in = kernels.shape[3]
             if not 0 <= channel < c_in:
                 raise ValueError(f"channel={channel} is out of range: {layer} reads {c_in} input channel(s).")
-            kernels = kernels[:, :, :, channel:channel + 1]
+            kernels = kernels[:, :, :, channel : channel + 1]
         return np.concatenate([spatial_filters(k) for k in kernels])
 
     def accuracy_curve(self):
@@ -98,10 +100,19 @@ class TrainedEnsemble:
         from .ensemble import EnsembleM
 
         c = self.config
-        ens = EnsembleM(tuple(c["sizes"]), self.n_members, input_shape=tuple(c["input_shape"]), strategy=strategy,
-                        kernel_size=c["kernel_size"], architecture=c["architecture"], pool=c["pool"],
-                        weight_decay=c["weight_decay"], fixed_conv1=self.extras.get("fixed_conv1"),
-                        append=self.extras.get("append"), precision=c["precision"])
+        ens = EnsembleM(
+            tuple(c["sizes"]),
+            self.n_members,
+            input_shape=tuple(c["input_shape"]),
+            strategy=strategy,
+            kernel_size=c["kernel_size"],
+            architecture=c["architecture"],
+            pool=c["pool"],
+            weight_decay=c["weight_decay"],
+            fixed_conv1=self.extras.get("fixed_conv1"),
+            append=self.extras.get("append"),
+            precision=c["precision"],
+        )
         ens.set_stacked_weights(self.weights)
         return ens
 
@@ -118,8 +129,9 @@ class TrainedEnsemble:
         X, Y, Z = self.config["sizes"]
         shape = tuple(self.config["input_shape"])
         if self.config["architecture"] == "C":
-            model = build_c(X, Y, Z, input_shape=shape, weight_decay=self.config["weight_decay"],
-                            pool=self.config["pool"])
+            model = build_c(
+                X, Y, Z, input_shape=shape, weight_decay=self.config["weight_decay"], pool=self.config["pool"]
+            )
         else:
             model = build_m(X, Y, Z, input_shape=shape, kernel_size=self.config["kernel_size"])
         model.set_weights([w[i] for w in self.weights])
@@ -130,13 +142,18 @@ class TrainedEnsemble:
         c = self.config
         X, Y, Z = c["sizes"]
         ks = c["kernel_size"]
-        arch = (f"{c['architecture']}({X},{Y},{Z})" + ("" if ks == 3 else f" with {ks}×{ks} kernels")
-                + ("" if c["pool"] else " without max-pooling"))
+        arch = (
+            f"{c['architecture']}({X},{Y},{Z})"
+            + ("" if ks == 3 else f" with {ks}×{ks} kernels")
+            + ("" if c["pool"] else " without max-pooling")
+        )
         a, b = c["members"]
         who = f"{self.n_members}" if (a, b) == (0, c["n_members"]) else f"members {a}–{b - 1} of {c['n_members']}"
-        return (f"TrainedEnsemble({who} × {arch}, {c['steps']} steps of batch {c['batch_size']} "
-                f"in {self.seconds:.0f} s; test accuracy mean {acc.mean():.4f} "
-                f"[{acc.min():.4f}, {acc.max():.4f}]; data: {self.source})")
+        return (
+            f"TrainedEnsemble({who} × {arch}, {c['steps']} steps of batch {c['batch_size']} "
+            f"in {self.seconds:.0f} s; test accuracy mean {acc.mean():.4f} "
+            f"[{acc.min():.4f}, {acc.max():.4f}]; data: {self.source})"
+        )
 
 
 def merge_shards(shards) -> TrainedEnsemble:
@@ -146,26 +163,35 @@ def merge_shards(shards) -> TrainedEnsemble:
     if not shards:
         raise ValueError("shards is empty: pass the TrainedEnsemble of every shard.")
     same = [{k: v for k, v in r.config.items() if k != "members"} for r in shards]
-    for r, c in zip(shards[1:], same[1:]):
+    for c in same[1:]:
         if c != same[0]:
             diff = sorted(k for k in set(c) | set(same[0]) if c.get(k) != same[0].get(k))
             raise ValueError(f"shards belong to different runs: they differ in {diff}.")
     for left, right in zip(shards, shards[1:]):
         if left.config["members"][1] != right.config["members"][0]:
             raise ValueError(f"shards do not meet: members {left.config['members']} then {right.config['members']}.")
-    stack = lambda arrays, axis=0: np.concatenate(arrays, axis=axis)   # noqa: E731
+    stack = lambda arrays, axis=0: np.concatenate(arrays, axis=axis)
     first = shards[0]
     config = {**first.config, "members": [first.config["members"][0], shards[-1].config["members"][1]]}
     weights = [stack(ws) for ws in zip(*(r.weights for r in shards))]
-    snapshots = {s: {layer: stack([r.snapshots[s][layer] for r in shards]) for layer in first.snapshots[s]}
-                 for s in first.snapshots}
+    snapshots = {
+        s: {layer: stack([r.snapshots[s][layer] for r in shards]) for layer in first.snapshots[s]}
+        for s in first.snapshots
+    }
     extras = {}
     for k, v in first.extras.items():
         per_member = k.startswith("acc") or (k == "fixed_conv1" and v.ndim == 5)
         extras[k] = stack([r.extras[k] for r in shards]) if per_member else v
-    return TrainedEnsemble(config, weights, snapshots, stack([r.test_accuracy for r in shards]),
-                           stack([r.loss for r in shards], axis=1), first.source,
-                           float(sum(r.seconds for r in shards)), extras)
+    return TrainedEnsemble(
+        config,
+        weights,
+        snapshots,
+        stack([r.test_accuracy for r in shards]),
+        stack([r.loss for r in shards], axis=1),
+        first.source,
+        float(sum(r.seconds for r in shards)),
+        extras,
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -173,10 +199,10 @@ class TrainedNetwork:
     """One trained Keras network: its final weights, kernel snapshots and test accuracy."""
 
     config: dict
-    weights: list                  # model.get_weights() at the end
-    snapshots: dict                # step -> {layer name: kernel}
+    weights: list  # model.get_weights() at the end
+    snapshots: dict  # step -> {layer name: kernel}
     test_accuracy: float
-    loss: np.ndarray               # (steps,) training loss at each step
+    loss: np.ndarray  # (steps,) training loss at each step
     source: str
     seconds: float
 
@@ -200,8 +226,10 @@ class TrainedNetwork:
         return model
 
     def __repr__(self):
-        return (f"TrainedNetwork({self.config['name']}, {self.config['steps']} steps of batch {self.config['batch_size']} "
-                f"in {self.seconds:.0f} s; test accuracy {self.test_accuracy:.4f}; data: {self.source})")
+        return (
+            f"TrainedNetwork({self.config['name']}, {self.config['steps']} steps of batch {self.config['batch_size']} "
+            f"in {self.seconds:.0f} s; test accuracy {self.test_accuracy:.4f}; data: {self.source})"
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -244,6 +272,8 @@ class WeightHistory:
 
     def __repr__(self):
         shapes = ", ".join(f"{k} {v.shape[1]}×{v.shape[2]}" for k, v in self.layers.items())
-        return (f"WeightHistory({self.config['name']}: {len(self.steps)} snapshots over {self.steps[-1]:,} steps "
-                f"({self.epochs[-1]:.0f} epochs) in {self.seconds:.0f} s; layers {shapes}; "
-                f"final test accuracy {self.accuracy[-1]:.4f})")
+        return (
+            f"WeightHistory({self.config['name']}: {len(self.steps)} snapshots over {self.steps[-1]:,} steps "
+            f"({self.epochs[-1]:.0f} epochs) in {self.seconds:.0f} s; layers {shapes}; "
+            f"final test accuracy {self.accuracy[-1]:.4f})"
+        )

@@ -44,8 +44,9 @@ class BatchStreams:
 
     def _epoch_orders(self, epoch: int) -> np.ndarray:
         if epoch != self._epoch:
-            self._orders = np.stack([np.random.default_rng([self.seed, m, epoch]).permutation(self.n)
-                                     for m in self.members]).astype(np.int32)
+            self._orders = np.stack(
+                [np.random.default_rng([self.seed, m, epoch]).permutation(self.n) for m in self.members]
+            ).astype(np.int32)
             self._epoch = epoch
         return self._orders
 
@@ -55,5 +56,5 @@ class BatchStreams:
         B = self.batch_size
         for j, step in enumerate(range(start, start + count)):
             epoch, k = divmod(step, self.per_epoch)
-            out[j] = self._epoch_orders(epoch)[:, k * B:(k + 1) * B]
+            out[j] = self._epoch_orders(epoch)[:, k * B : (k + 1) * B]
         return out

@@ -74,12 +74,32 @@ def _array_key(a: np.ndarray) -> str:
     return hashlib.sha256(a.tobytes() + str(a.shape).encode()).hexdigest()[:16]
 
 
-def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int = 40_000, batch_size: int = 128,
-                   learning_rate: float = 1e-3, seed: int = 0, snapshots=(), strategy: str = "auto",
-                   kernel_size: int = 3, architecture: str = "M", pool: bool = True, weight_decay=None,
-                   pipeline=None, fixed_conv1=None, append=None, eval_snapshots: int = 0, members=None,
-                   precision: str = "float32", chunk: int = 50, checkpoint_seconds: float = 120.0,
-                   use_cache: bool = True, progress: bool = True) -> TrainedEnsemble:
+def train_ensemble(
+    data,
+    *,
+    sizes=(64, 32, 64),
+    n_members: int = 100,
+    steps: int = 40_000,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    snapshots=(),
+    strategy: str = "auto",
+    kernel_size: int = 3,
+    architecture: str = "M",
+    pool: bool = True,
+    weight_decay=None,
+    pipeline=None,
+    fixed_conv1=None,
+    append=None,
+    eval_snapshots: int = 0,
+    members=None,
+    precision: str = "float32",
+    chunk: int = 50,
+    checkpoint_seconds: float = 120.0,
+    use_cache: bool = True,
+    progress: bool = True,
+) -> TrainedEnsemble:
     """Train ``n_members`` independent M(X, Y, Z) networks (``architecture="C"``: C(X, Y, Z),
     with ``pool`` and L2 ``weight_decay``, default 0.004) on ``data`` (a
     :class:`~topohelpers.data.Dataset`) with Adam, as one batched model; cached on disk by the
@@ -113,8 +133,9 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     n_members = positive_int("n_members", n_members)
     if weight_decay is None:
         weight_decay = 0.004 if architecture == "C" else 0.0
-    sizes = check_model_args(sizes=sizes, architecture=architecture, kernel_size=kernel_size, pool=pool,
-                             weight_decay=weight_decay)
+    sizes = check_model_args(
+        sizes=sizes, architecture=architecture, kernel_size=kernel_size, pool=pool, weight_decay=weight_decay
+    )
     steps, batch_size, learning_rate = _check_run(steps, batch_size, learning_rate, len(data.x_train))
     snapshots = _snapshot_steps(snapshots, steps)
     check_precision(precision)
@@ -131,11 +152,25 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     else:
         x_train = np.asarray(data.x_train)
         input_shape = tuple(int(s) for s in pipeline.output_shape(x_train.shape[1:]))
-    config = {"engine": ENGINE, "architecture": architecture, "sizes": list(sizes), "kernel_size": int(kernel_size),
-              "pool": bool(pool), "weight_decay": float(weight_decay), "n_members": n_members, "members": [a, b],
-              "steps": steps, "batch_size": batch_size, "learning_rate": learning_rate, "seed": int(seed),
-              "snapshots": snapshots, "precision": precision, "backend": keras.backend.backend(),
-              **data_key(data), "input_shape": list(input_shape)}
+    config = {
+        "engine": ENGINE,
+        "architecture": architecture,
+        "sizes": list(sizes),
+        "kernel_size": int(kernel_size),
+        "pool": bool(pool),
+        "weight_decay": float(weight_decay),
+        "n_members": n_members,
+        "members": [a, b],
+        "steps": steps,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": int(seed),
+        "snapshots": snapshots,
+        "precision": precision,
+        "backend": keras.backend.backend(),
+        **data_key(data),
+        "input_shape": list(input_shape),
+    }
     if pipeline is not None:
         config["pipeline"] = pipeline.key()
     extra, model_extra = {}, {}
@@ -151,9 +186,20 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
         config["eval_snapshots"] = int(min(positive_int("eval_snapshots", eval_snapshots), len(data.x_test)))
 
     def compute(checkpoint):
-        ens = EnsembleM(sizes, b - a, input_shape=input_shape, strategy=strategy, seed=seed, kernel_size=kernel_size,
-                        architecture=architecture, pool=pool, weight_decay=float(weight_decay), first_member=a,
-                        precision=precision, **model_extra)
+        ens = EnsembleM(
+            sizes,
+            b - a,
+            input_shape=input_shape,
+            strategy=strategy,
+            seed=seed,
+            kernel_size=kernel_size,
+            architecture=architecture,
+            pool=pool,
+            weight_decay=float(weight_decay),
+            first_member=a,
+            precision=precision,
+            **model_extra,
+        )
         x_eval = y_eval = None
         if eval_snapshots:
             n_eval = config["eval_snapshots"]
@@ -168,10 +214,23 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
 
         streams = BatchStreams(len(x_train), batch_size=batch_size, members=range(a, b), seed=seed)
         desc = f"{b - a} × {architecture}{tuple(sizes)}" + ("" if pool else " without pooling")
-        arrays = fit(ens.model, keras.optimizers.Adam(learning_rate), (x_train, data.y_train), streams, steps=steps,
-                     layout="ensemble", snapshots=snapshots, record=record,
-                     transform=None if pipeline is None else pipeline.train, precision=precision, chunk=chunk,
-                     checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, desc=desc, progress=progress)
+        arrays = fit(
+            ens.model,
+            keras.optimizers.Adam(learning_rate),
+            (x_train, data.y_train),
+            streams,
+            steps=steps,
+            layout="ensemble",
+            snapshots=snapshots,
+            record=record,
+            transform=None if pipeline is None else pipeline.train,
+            precision=precision,
+            chunk=chunk,
+            checkpoint=checkpoint,
+            checkpoint_seconds=checkpoint_seconds,
+            desc=desc,
+            progress=progress,
+        )
         probs = ens.predict(data.x_test if pipeline is None else pipeline.test(data.x_test))
         arrays["test_accuracy"] = (probs.argmax(-1) == np.asarray(data.y_test)[:, None]).mean(axis=0)
         arrays.update({f"w{j}": w for j, w in enumerate(ens.stacked_weights())})
@@ -181,8 +240,9 @@ def train_ensemble(data, *, sizes=(64, 32, 64), n_members: int = 100, steps: int
     arrays = _run(config, "ensemble", compute, use_cache)
     weights, snaps = unpack(arrays)
     extras = {k: v for k, v in arrays.items() if k.startswith("acc") or k in ("fixed_conv1", "append", "resumed_at")}
-    return TrainedEnsemble(config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source,
-                           float(arrays["seconds"]), extras)
+    return TrainedEnsemble(
+        config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source, float(arrays["seconds"]), extras
+    )
 
 
 def _optimizer(name, learning_rate):
@@ -207,28 +267,61 @@ def architecture(model) -> list:
     out = []
     for lay in model.layers:
         act = getattr(lay, "activation", None)
-        out.append([type(lay).__name__, getattr(act, "__name__", None), getattr(lay, "padding", None),
-                    list(getattr(lay, "strides", ()) or ()), [list(map(int, w.shape)) for w in lay.weights]])
+        out.append(
+            [
+                type(lay).__name__,
+                getattr(act, "__name__", None),
+                getattr(lay, "padding", None),
+                list(getattr(lay, "strides", ()) or ()),
+                [list(map(int, w.shape)) for w in lay.weights],
+            ]
+        )
     return out
 
 
-def train_network(build, data, *, name: str, steps: int, batch_size: int, learning_rate: float = 1e-4,
-                  seed: int = 0, snapshots=(), layers=("conv1",), optimizer: str = "adam", precision: str = "float32",
-                  chunk: int = 50, use_cache: bool = True, progress: bool = True) -> TrainedNetwork:
+def train_network(
+    build,
+    data,
+    *,
+    name: str,
+    steps: int,
+    batch_size: int,
+    learning_rate: float = 1e-4,
+    seed: int = 0,
+    snapshots=(),
+    layers=("conv1",),
+    optimizer: str = "adam",
+    precision: str = "float32",
+    chunk: int = 50,
+    use_cache: bool = True,
+    progress: bool = True,
+) -> TrainedNetwork:
     """Train one network ``build()`` (an uncompiled Keras model; ``name`` labels it, and its
-    :func:`architecture` is part of the cache key) with ``optimizer`` ("adam" or "sgd") on ``data``, recording the kernels of
-    ``layers`` after each step in ``snapshots`` (0 = initialization; the last step is always
-    recorded). Cached, chunked and resumable like :func:`train_ensemble`."""
+    :func:`architecture` is part of the cache key) with ``optimizer`` ("adam" or "sgd") on ``data``, recording
+    the kernels of ``layers`` after each step in ``snapshots`` (0 = initialization; the last step is always
+    recorded). Cached, chunked and resumable like :func:`train_ensemble`.
+    """
     keras = _keras()
     steps, batch_size, learning_rate = _check_run(steps, batch_size, learning_rate, len(data.x_train))
     snapshots = sorted(set(_snapshot_steps(snapshots, steps)) | {steps})
     _optimizer(optimizer, learning_rate)
     check_precision(precision)
     x_train, x_test = _as_images(data.x_train), _as_images(data.x_test)
-    config = {"engine": ENGINE, "name": name, "architecture": architecture(build()), "steps": steps,
-              "batch_size": batch_size, "learning_rate": learning_rate, "optimizer": optimizer, "seed": int(seed),
-              "snapshots": snapshots, "layers": list(layers), "precision": precision,
-              "backend": keras.backend.backend(), **data_key(data)}
+    config = {
+        "engine": ENGINE,
+        "name": name,
+        "architecture": architecture(build()),
+        "steps": steps,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "optimizer": optimizer,
+        "seed": int(seed),
+        "snapshots": snapshots,
+        "layers": list(layers),
+        "precision": precision,
+        "backend": keras.backend.backend(),
+        **data_key(data),
+    }
 
     def compute(checkpoint):
         keras.utils.set_random_seed(seed)
@@ -241,9 +334,21 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
             return {f"snap{step}_{lay}": np.asarray(model.get_layer(lay).get_weights()[0]) for lay in layers}
 
         streams = BatchStreams(len(x_train), batch_size=batch_size, members=[0], seed=seed)
-        arrays = fit(model, _optimizer(optimizer, learning_rate), (x_train, data.y_train), streams, steps=steps,
-                     layout="single", snapshots=snapshots, record=record, precision=precision, chunk=chunk,
-                     checkpoint=checkpoint, desc=name, progress=progress)
+        arrays = fit(
+            model,
+            _optimizer(optimizer, learning_rate),
+            (x_train, data.y_train),
+            streams,
+            steps=steps,
+            layout="single",
+            snapshots=snapshots,
+            record=record,
+            precision=precision,
+            chunk=chunk,
+            checkpoint=checkpoint,
+            desc=name,
+            progress=progress,
+        )
         with precision_scope(precision):
             pred = np.asarray(model.predict(x_test, batch_size=500, verbose=0)).argmax(-1)
         arrays["test_accuracy"] = np.array(np.mean(pred == np.asarray(data.y_test)))
@@ -253,13 +358,26 @@ def train_network(build, data, *, name: str, steps: int, batch_size: int, learni
 
     arrays = _run(config, "network", compute, use_cache)
     weights, snaps = unpack(arrays)
-    return TrainedNetwork(config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source,
-                          float(arrays["seconds"]))
+    return TrainedNetwork(
+        config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source, float(arrays["seconds"])
+    )
 
 
-def record_training(build, data, *, name: str, epochs: float, batch_size: int, learning_rate: float,
-                    n_snapshots: int = 200, seed: int = 0, precision: str = "float32", chunk: int = 50,
-                    use_cache: bool = True, progress: bool = True) -> WeightHistory:
+def record_training(
+    build,
+    data,
+    *,
+    name: str,
+    epochs: float,
+    batch_size: int,
+    learning_rate: float,
+    n_snapshots: int = 200,
+    seed: int = 0,
+    precision: str = "float32",
+    chunk: int = 50,
+    use_cache: bool = True,
+    progress: bool = True,
+) -> WeightHistory:
     """Train ``build()`` with plain SGD and record its dense layers at ``n_snapshots`` evenly
     spaced steps (the first before training, the last at the end). ``name`` must identify
     the architecture and initialization; the result is cached by the full configuration.
@@ -276,9 +394,18 @@ def record_training(build, data, *, name: str, epochs: float, batch_size: int, l
     total = max(1, int(round(epochs * per_epoch)))
     check_precision(precision)
     snap_steps = np.unique(np.linspace(0, total, n_snapshots).round().astype(int))
-    config = {"engine": ENGINE, "name": name, "epochs": float(epochs), "batch_size": batch_size,
-              "learning_rate": learning_rate, "n_snapshots": int(n_snapshots), "seed": int(seed),
-              "precision": precision, "backend": keras.backend.backend(), **data_key(data)}
+    config = {
+        "engine": ENGINE,
+        "name": name,
+        "epochs": float(epochs),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "n_snapshots": int(n_snapshots),
+        "seed": int(seed),
+        "precision": precision,
+        "backend": keras.backend.backend(),
+        **data_key(data),
+    }
 
     def compute(checkpoint):
         keras.utils.set_random_seed(seed)
@@ -302,17 +429,42 @@ def record_training(build, data, *, name: str, epochs: float, batch_size: int, l
             return {**out, f"confusion@{step}": cm}
 
         streams = BatchStreams(n_train, batch_size=batch_size, members=[0], seed=seed)
-        arrays = fit(model, keras.optimizers.SGD(learning_rate), (x_train, data.y_train), streams, steps=total,
-                     layout="single", snapshots=snap_steps.tolist(), record=record, precision=precision, chunk=chunk,
-                     checkpoint=checkpoint, desc=name, progress=progress)
+        arrays = fit(
+            model,
+            keras.optimizers.SGD(learning_rate),
+            (x_train, data.y_train),
+            streams,
+            steps=total,
+            layout="single",
+            snapshots=snap_steps.tolist(),
+            record=record,
+            precision=precision,
+            chunk=chunk,
+            checkpoint=checkpoint,
+            desc=name,
+            progress=progress,
+        )
         conf = np.stack([arrays.pop(f"confusion@{s}") for s in snap_steps])
-        out = {f"layer_{lay.name}": np.stack([arrays.pop(f"layer_{lay.name}@{s}") for s in snap_steps])
-               for lay in dense}
-        out.update(confusion=conf, accuracy=np.trace(conf, axis1=1, axis2=2) / conf[0].sum(),
-                   seconds=arrays["seconds"], loss=arrays["loss"][:, 0])
+        out = {
+            f"layer_{lay.name}": np.stack([arrays.pop(f"layer_{lay.name}@{s}") for s in snap_steps]) for lay in dense
+        }
+        out.update(
+            confusion=conf,
+            accuracy=np.trace(conf, axis1=1, axis2=2) / conf[0].sum(),
+            seconds=arrays["seconds"],
+            loss=arrays["loss"][:, 0],
+        )
         return out
 
     arrays = _run(config, "history", compute, use_cache)
-    layers = {k[len("layer_"):]: v for k, v in arrays.items() if k.startswith("layer_")}
-    return WeightHistory(config, snap_steps, snap_steps / per_epoch, layers, arrays["accuracy"], arrays["confusion"],
-                         data.source, float(arrays["seconds"]))
+    layers = {k[len("layer_") :]: v for k, v in arrays.items() if k.startswith("layer_")}
+    return WeightHistory(
+        config,
+        snap_steps,
+        snap_steps / per_epoch,
+        layers,
+        arrays["accuracy"],
+        arrays["confusion"],
+        data.source,
+        float(arrays["seconds"]),
+    )
