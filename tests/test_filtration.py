@@ -45,7 +45,7 @@ def test_density_filtration_rejects_bad_arguments(rng, kwargs, word):
 
 @pytest.mark.parametrize("normalization, dim", [("dct", 8), ("euclidean", 9)])
 def test_normalize_patches_puts_patches_on_the_unit_sphere(rng, normalization, dim):
-    X = th.filtration.normalize_patches(rng.normal(size=(40, 9)) + 3.0, normalization)
+    X = th.normalize_patches(rng.normal(size=(40, 9)) + 3.0, normalization)
     assert X.shape == (40, dim)
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0)
 
@@ -54,8 +54,8 @@ def test_normalize_patches_matches_natural_patches():
     img = np.random.default_rng(0).uniform(0.05, 1, size=(40, 50))
     pixel = th.natural_patches([img], n_per_image=200, normalization="euclidean", random_state=1)
     dct = th.natural_patches([img], n_per_image=200, normalization="dct", random_state=1)
-    np.testing.assert_allclose(th.filtration.normalize_patches(pixel, "dct"), dct, atol=1e-12)
-    np.testing.assert_allclose(th.filtration.normalize_patches(pixel, "euclidean"), pixel, atol=1e-12)
+    np.testing.assert_allclose(th.normalize_patches(pixel, "dct"), dct, atol=1e-12)
+    np.testing.assert_allclose(th.normalize_patches(pixel, "euclidean"), pixel, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -68,4 +68,4 @@ def test_normalize_patches_matches_natural_patches():
 )
 def test_normalize_patches_rejects_bad_arguments(P, kwargs, word):
     with pytest.raises(ValueError, match=word):
-        th.filtration.normalize_patches(P, **kwargs)
+        th.normalize_patches(P, **kwargs)

@@ -2,9 +2,10 @@
 
 One import per chapter: ``import topohelpers as th``. Numpy in, numpy out; one module
 per idea: ``profile``, ``cache``, data (``data``, ``cifar``, ``svhn``, ``vgg``), point clouds
-(``weights``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``, ``persistence``,
-``graphs``, ``induced``, ``learning``), networks (``models``, the ``nets`` package — ensemble,
-streams, precision, loop, runs, training — ``activation``, ``attacks``, ``callbacks``), and
+(``weights``, ``patches``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``,
+``persistence``, ``graphs``, ``learning``), networks (``models``, the ``nets`` package — ensemble,
+streams, precision, loop, runs, training — ``induced``, ``activation``, ``attacks``,
+``callbacks``), and
 ``plotting``, ``rules`` (the pass rules), ``reportcard``, ``checks``, and ``shipped`` (the papers'
 scale, trained once on a GPU and shipped with the book).
 """
@@ -27,17 +28,8 @@ from .cifar import (
     standardize,
     standin_boxes,
 )
-from .data import (
-    Dataset,
-    d_norm,
-    dct_basis,
-    load_mnist,
-    load_photographs,
-    load_shapes,
-    natural_patches,
-    synthetic_shapes,
-)
-from .filtration import density_filtration, knn_distance, normalize_patches, scaled_k
+from .data import Dataset, load_mnist, load_photographs, load_shapes, synthetic_shapes
+from .filtration import density_filtration, knn_distance, scaled_k
 from .graphs import (
     GraphPersistence,
     greater_than_null,
@@ -100,6 +92,7 @@ from .nets import (
     train_ensemble,
     train_network,
 )
+from .patches import d_norm, dct_basis, natural_patches, normalize_patches
 from .persistence import Persistence, rips
 from .plotting import (
     mapper_html,

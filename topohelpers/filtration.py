@@ -95,36 +95,3 @@ def scaled_k(k_paper: int, n_paper: int, n: int) -> int:
     if n < 2:
         raise ValueError(f"n={n} points are too few for a density estimate.")
     return int(min(max(1, round(k_paper * n / n_paper)), n - 1))
-
-
-NORMALIZATIONS = ("dct", "euclidean")
-
-
-def normalize_patches(P, normalization: str = "dct") -> np.ndarray:
-    """Mean-centre flattened 3×3 patches and normalize them as :func:`~topohelpers.natural_patches`
-    does, so that any cloud (e.g. the random filters of :func:`~topohelpers.null_filters`) can
-    go through the same pipeline as the natural patches.
-
-    - ``"dct"``: divide by the D-norm and take the coordinates in the DCT basis: shape (n, 8),
-      points on the unit 7-sphere (Lee, Pedersen & Mumford 2003);
-    - ``"euclidean"``: divide by the Euclidean norm in pixel space: shape (n, 9).
-
-    Examples
-    --------
-    >>> X = normalize_patches(np.arange(18.0).reshape(2, 9) ** 2)
-    >>> X.shape, np.allclose(np.linalg.norm(X, axis=1), 1)
-    ((2, 8), True)
-    """
-    from .data import d_norm, dct_basis
-
-    P = check_array(P, dtype=np.float64)
-    if P.shape[1] != 9:
-        raise ValueError(f"P must hold flattened 3×3 patches, shape (n, 9); got {P.shape}.")
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}.")
-    P = P - P.mean(axis=1, keepdims=True)
-    scale = d_norm(P) if normalization == "dct" else np.linalg.norm(P, axis=1)
-    if np.any(scale <= 1e-12):
-        raise ValueError("P has constant patches (zero norm after mean-centring): drop them before normalizing.")
-    P = P / scale[:, None]
-    return P @ dct_basis().T if normalization == "dct" else P
