@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activation import _value_and_grad
+from .checks import nonnegative_int, positive_int
 
 
 def _per_input(value, n, name):
@@ -35,8 +36,7 @@ def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None, clip=(0.0, 1.0
     eps = _per_input(eps, len(x), "eps")
     if not np.all(eps > 0):
         raise ValueError(f"eps must be positive, got {eps.min()!r}.")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    positive_int("steps", steps)
     step_size = 2.5 * eps / steps if step_size is None else _per_input(step_size, len(x), "step_size")
     box = (-1,) + (1,) * (x.ndim - 1)
     out = np.empty_like(x)
@@ -91,8 +91,7 @@ def pgd_minimal(
     if not grow > 1:
         raise ValueError(f"grow must be > 1 (the factor ε grows by), got {grow!r}.")
     for name, val in (("max_grow", max_grow), ("rounds", rounds)):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {val!r}.")
+        nonnegative_int(name, val)
 
     def wrong(xa, idx):
         pred = np.asarray(model.predict(xa, verbose=0, batch_size=batch_size)).argmax(-1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import positive_int
 from .graphs import neural_persistence
 
 
@@ -47,8 +48,7 @@ def neural_persistence_stopping(patience: int = 3, every: int = 1):
     ``.stopped_epoch`` is the epoch training stopped after (0 if it ran to the end)."""
     import keras
 
-    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
-        raise ValueError(f"patience must be a positive integer, got {patience!r}.")
+    positive_int("patience", patience)
 
     class Stopper(keras.callbacks.Callback):
         def __init__(self):

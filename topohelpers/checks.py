@@ -35,6 +35,19 @@ def nonnegative_int(name: str, value, *, what: str = "") -> int:
     return int(value)
 
 
+def int_at_least(name: str, value, minimum: int, *, why: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer ≥ ``minimum``; ``why`` adds the reason.
+
+    >>> int_at_least("size", 1, 2, why=" (a filter needs a centre and a neighbour)")
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be an integer >= 2 (a filter needs a centre and a neighbour), got 1.
+    """
+    if not _is_int(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{why}, got {value!r}.")
+    return int(value)
+
+
 def positive_number(name: str, value) -> float:
     """``value`` as a ``float`` if it is a finite real number > 0."""
     if (

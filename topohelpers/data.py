@@ -276,8 +276,7 @@ def synthetic_shapes(n: int, *, size: int = 28, radius=(3, 11), random_state=0):
     """
     from skimage.draw import circle_perimeter_aa, polygon_perimeter
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
+    positive_int("n", n)
     lo, hi = radius
     if not (1 <= lo <= hi and 2 * hi + 3 <= size):
         raise ValueError(f"radius={radius} must satisfy 1 <= low <= high and 2·high + 3 <= size={size}.")

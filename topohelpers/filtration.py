@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array
 
+from .checks import positive_int
+
 METHODS = ("auto", "exact", "approx")
 AUTO_APPROX_ABOVE = 50_000
 """``method="auto"`` uses the approximate k-NN above this many points."""
@@ -30,8 +32,7 @@ def knn_distance(X, k: int, *, method: str = "auto", random_state=0) -> np.ndarr
     """
     X = check_array(X, dtype=np.float64)
     n = X.shape[0]
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    positive_int("k", k)
     if k >= n:
         raise ValueError(f"k={k} must be smaller than the number of points n={n}.")
     _check_method(method)
@@ -90,8 +91,7 @@ def scaled_k(k_paper: int, n_paper: int, n: int) -> int:
     (200, 32, 2)
     """
     for name, v in (("k_paper", k_paper), ("n_paper", n_paper), ("n", n)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+        positive_int(name, v)
     if n < 2:
         raise ValueError(f"n={n} points are too few for a density estimate.")
     return int(min(max(1, round(k_paper * n / n_paper)), n - 1))

@@ -193,8 +193,7 @@ def permuted_neural_persistence(kernels, *, n_permutations: int = 19, normalize:
     >>> permuted_neural_persistence(k, n_permutations=3).shape
     (3,)
     """
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
-        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}.")
+    positive_int("n_permutations", n_permutations)
     mats = [np.asarray(k, dtype=np.float64) for k in kernels]
     if not mats or any(m.ndim != 2 for m in mats):
         raise ValueError("kernels must be a non-empty list of 2-D (n_in, n_out) weight matrices.")

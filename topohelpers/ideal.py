@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import positive_int
+from .checks import int_at_least, positive_int
 from .weights import normalize
 
 
 def grid(size: int = 3):
     """Flattened x and y coordinates of a size×size grid over [−1, 1]² (top row y = 1)."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
-        raise ValueError(f"size must be an integer >= 2, got {size!r}.")
+    int_at_least("size", size, 2)
     t = np.linspace(-1.0, 1.0, size)
     Y, X = np.meshgrid(t[::-1], t, indexing="ij")
     return X.ravel(), Y.ravel()

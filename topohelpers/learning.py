@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.cluster import DBSCAN
 from sklearn.decomposition import PCA
 
+from .checks import positive_int
 from .mapper import GraphSummary, Mapper
 
 LENSES = ("norm", "pca_norm", "pca")
@@ -61,8 +62,7 @@ def kmapper11_intervals(lo: float, hi: float, n_cubes: int, perc: float) -> np.n
     >>> kmapper11_intervals(0, 1, 2, 0.5).tolist()
     [[0.0, 0.75], [0.5, 1.25]]
     """
-    if isinstance(n_cubes, bool) or not isinstance(n_cubes, (int, np.integer)) or n_cubes < 1:
-        raise ValueError(f"n_cubes must be a positive integer, got {n_cubes!r}.")
+    positive_int("n_cubes", n_cubes)
     kmapper11_overlap(perc)  # checks perc
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"lo and hi must be finite with hi > lo, got lo={lo!r}, hi={hi!r}.")
@@ -228,8 +228,7 @@ def learning_sweep(
     steps = COVER_STEPS if steps is None else tuple(steps)
     if not steps or any(not s > 0 for s in steps):
         raise ValueError(f"steps must be positive factors, got {steps!r}.")
-    if isinstance(n_cubes, bool) or not isinstance(n_cubes, (int, np.integer)) or n_cubes < 1:
-        raise ValueError(f"n_cubes must be a positive integer, got {n_cubes!r}.")
+    positive_int("n_cubes", n_cubes)
     if not eps > 0:
         raise ValueError(f"eps must be a positive DBSCAN radius, got {eps!r}.")
     f, space = _lens_and_space(X, lens, pca_dims, 3)

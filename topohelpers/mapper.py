@@ -19,6 +19,8 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
 
+from .checks import positive_int
+
 
 def gain_to_overlap(gain: float) -> float:
     """Ayasdi's gain as KeplerMapper's overlap fraction: ``1 − 1/gain``.
@@ -83,8 +85,7 @@ class GapSingleLinkage(ClusterMixin, BaseEstimator):
         from scipy.spatial.distance import pdist
 
         X = check_array(X, dtype=np.float64, ensure_min_samples=1)
-        if not isinstance(self.n_bins, (int, np.integer)) or self.n_bins < 1:
-            raise ValueError(f"n_bins must be a positive integer, got {self.n_bins!r}.")
+        positive_int("n_bins", self.n_bins)
         n = X.shape[0]
         self.threshold_ = np.inf
         self.labels_ = np.zeros(n, dtype=int)
@@ -243,8 +244,7 @@ class Mapper(BaseEstimator):
         from sklearn.base import clone
 
         X = check_array(X, dtype=np.float64)
-        if not isinstance(self.resolution, (int, np.integer)) or self.resolution < 1:
-            raise ValueError(f"resolution must be a positive integer, got {self.resolution!r}.")
+        positive_int("resolution", self.resolution)
         overlap = gain_to_overlap(self.gain)
         if self.metric == "vne":
             space = variance_normalize(X)
@@ -296,8 +296,7 @@ class Mapper(BaseEstimator):
             raise ValueError("the Mapper is not fitted: call fit(X) first.")
         if self.lens_.shape[1] < 2:
             raise ValueError("around() needs a lens with at least two coordinates.")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}.")
+        positive_int("n", n)
         pos = self.positions()
         nodes = list(pos)
         if not nodes:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_array
 
-from .checks import nonnegative_int
+from .checks import int_at_least, nonnegative_int
 
 
 @dataclass(frozen=True, repr=False)
@@ -116,8 +116,8 @@ def rips(X, *, maxdim: int = 1, n_landmarks: int | None = None, coeff: int = 2) 
         or any(coeff % d == 0 for d in range(2, int(coeff**0.5) + 1))
     ):
         raise ValueError(f"coeff must be a prime (the field Z/coeff: 2, 3, 5, …), got {coeff!r}.")
-    if n_landmarks is not None and (not isinstance(n_landmarks, (int, np.integer)) or n_landmarks < 2):
-        raise ValueError(f"n_landmarks must be an integer >= 2 or None, got {n_landmarks!r}.")
+    if n_landmarks is not None:
+        int_at_least("n_landmarks", n_landmarks, 2, why=" (or None: every point)")
     m = n if n_landmarks is None or n_landmarks >= n else int(n_landmarks)
     kwargs = {"n_perm": m} if m < n else {}
     res = ripser.ripser(X, maxdim=maxdim, coeff=coeff, **kwargs)

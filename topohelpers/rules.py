@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import int_at_least
+
 LONG_BAR = 0.4
 """Minimum lifetime of an H1 bar of unit-normalized filters that counts as a circle: random
 clouds of a few hundred unit filters make bars up to about 0.3; the ideal primary circle makes
@@ -74,8 +76,7 @@ class Bars(Rule):
     gap: float = GAP
 
     def __post_init__(self):
-        if not isinstance(self.count, (int, np.integer)) or self.count < 1:
-            raise ValueError(f"count must be a positive integer, got {self.count!r}; use NoBars for 'no bar'.")
+        int_at_least("count", self.count, 1, why=" (use NoBars for 'no bar')")
 
     @property
     def text(self):
@@ -236,8 +237,7 @@ def rise_together(x, y, *, min_points: int = MIN_SERIES) -> float:
     points): two quantities that both just grow with time give ρ ≈ 0 here."""
     from scipy.stats import spearmanr
 
-    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 3:
-        raise ValueError(f"min_points must be an integer >= 3 (two changes to correlate), got {min_points!r}.")
+    int_at_least("min_points", min_points, 3, why=" (two changes to correlate)")
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-D series of one length, got shapes {x.shape} and {y.shape}.")

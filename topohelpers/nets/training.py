@@ -19,7 +19,7 @@ import hashlib
 import numpy as np
 
 from ..cache import cached
-from ..checks import nonnegative_int, positive_int, positive_number
+from ..checks import int_at_least, nonnegative_int, positive_int, positive_number
 from ..weights import dense_vectors
 from .ensemble import EnsembleM, check_model_args, default_strategy
 from .loop import Checkpoint, fit
@@ -386,8 +386,7 @@ def record_training(
     """
     keras = _keras()
     positive_number("epochs", epochs)
-    if positive_int("n_snapshots", n_snapshots) < 2:
-        raise ValueError(f"n_snapshots must be an integer >= 2, got {n_snapshots!r}.")
+    int_at_least("n_snapshots", n_snapshots, 2)
     n_train = len(data.x_train)
     _, batch_size, learning_rate = _check_run(1, batch_size, learning_rate, n_train)
     per_epoch = n_train // batch_size
