@@ -543,18 +543,22 @@ def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
     members = np.concatenate([np.arange(*e["members"]) for e in shards.values()] or [np.zeros(0, int)])
     if len(np.unique(members)) != len(members):
         raise ShippedWeightsError(f"the shards of {name!r} overlap: {[e['members'] for e in shards.values()]}.")
-    snapshots: dict = {}
-    for arrays in parts:
-        for key, v in arrays.items():
-            if key.startswith("snap"):
-                step, layer = key[4:].split("_", 1)
-                snapshots.setdefault(int(step), {}).setdefault(layer, []).append(v)
-    snapshots = {s: {layer: np.concatenate(v) for layer, v in t.items()} for s, t in sorted(snapshots.items())}
-    full = {}
-    for arrays in parts:
-        n_w = sum(k.startswith("w") and k[1:].isdigit() for k in arrays)
-        for r, i in enumerate(arrays["full_members"]):
-            full[int(i)] = [arrays[f"w{j}"][r] for j in range(n_w)]
+    from .nets.runs import unpack
+
+    unpacked = [unpack(arrays) for arrays in parts]  # (full members' weights, {step: {layer: kernels}})
+    snapshots = (
+        {
+            step: {layer: np.concatenate([snaps[step][layer] for _, snaps in unpacked]) for layer in table}
+            for step, table in sorted(unpacked[0][1].items())
+        }
+        if parts
+        else {}
+    )
+    full = {
+        int(i): [w[r] for w in weights]
+        for arrays, (weights, _) in zip(parts, unpacked)
+        for r, i in enumerate(arrays["full_members"])
+    }
     cat = lambda key, axis=0: (
         np.concatenate([p[key] for p in parts], axis=axis) if parts else np.zeros((0,) * (axis + 1))
     )
@@ -575,8 +579,7 @@ def verify_shipped(name: str, *, root=None, data=None, check_accuracy: bool = Tr
     lines = [f"{name}: {len(run.shards)} shard(s), sha256 of every file as in the manifest"]
     for file, entry in run.shards.items():
         c = entry["config"]
-        exp = experiment(name)
-        expected = exp.config(c["members"], precision=c["precision"], backend=c["backend"], data=c["data"])
+        expected = run.experiment.config(c["members"], precision=c["precision"], backend=c["backend"], data=c["data"])
         if config_key(expected) != entry["key"] or expected != c:
             diff = sorted(k for k in set(expected) | set(c) if expected.get(k) != c.get(k))
             raise ShippedWeightsError(
