@@ -8,6 +8,8 @@ import pytest
 
 import topohelpers as th
 from topohelpers.data import Dataset
+from topohelpers.data.cifar import _crops
+from topohelpers.data.vgg import _kernels_from_h5
 
 # --------------------------------------------------------------------------- the stand-in
 
@@ -41,7 +43,7 @@ def test_standin_is_balanced_seeded_and_real_photographs():
     # a crop at scale 1 is a piece of its photograph, pixel for pixel
     photos = list(th.load_colour_photographs().values())
     box = th.standin_boxes([p.shape[:2] for p in photos], 5, split="train", scales=(1,), random_state=0)[7]
-    crop = th.cifar._crops(photos, box[None], 32)[0]
+    crop = _crops(photos, box[None], 32)[0]
     cls, top, left, side = box
     assert np.array_equal(crop, photos[cls][top : top + 32, left : left + 32])
 
@@ -161,7 +163,7 @@ def test_kernels_are_read_in_depth_order_from_a_keras_style_file():
             f.create_dataset(f"block{b}_conv{n}/block{b}_conv{n}_b_1:0", data=np.zeros(2))
         f.create_dataset("dsn1/vars/0", data=np.zeros((1, 1, 2, 1)))
     buf.seek(0)
-    ks = th.vgg._kernels_from_h5(buf)
+    ks = _kernels_from_h5(buf)
     assert [int(k.flat[0]) for k in ks] == [11, 12, 21, 101]
 
 
@@ -200,27 +202,27 @@ def test_vgg16_early_layer_holds_the_primary_circle(vgg16):
 
 
 def test_relative_distance_is_per_layer_and_zero_for_identical_kernels(vgg16):
-    d = th.vgg.relative_distance(vgg16, vgg16)
+    d = th.relative_distance(vgg16, vgg16)
     assert d.shape == (13,) and np.all(d == 0)
     b = [np.ones((3, 3, 1, 2)), np.full((3, 3, 2, 4), 2.0)]
-    assert np.allclose(th.vgg.relative_distance([k * 1.5 for k in b], b), 0.5)
+    assert np.allclose(th.relative_distance([k * 1.5 for k in b], b), 0.5)
 
 
 def test_relative_distance_refuses_mismatched_networks():
     b = [np.ones((3, 3, 1, 2)), np.ones((3, 3, 2, 2))]
     with pytest.raises(ValueError, match="a has 1 layers but b has 2"):
-        th.vgg.relative_distance(b[:1], b)
+        th.relative_distance(b[:1], b)
     with pytest.raises(ValueError, match="layer 2: a has shape"):
-        th.vgg.relative_distance([b[0], np.ones((3, 3, 2, 3))], b)
+        th.relative_distance([b[0], np.ones((3, 3, 2, 3))], b)
     with pytest.raises(ValueError, match="layer 1 of b is all zeros"):
-        th.vgg.relative_distance(b, [np.zeros((3, 3, 1, 2)), b[1]])
+        th.relative_distance(b, [np.zeros((3, 3, 1, 2)), b[1]])
 
 
 def test_hed_distance_without_imagenet_weights_says_unmeasured(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache there
     monkeypatch.setattr(__import__("pathlib").Path, "home", staticmethod(lambda: tmp_path))
     with pytest.raises(th.WeightsUnavailable, match="unmeasured"):
-        th.vgg.hed_distance_from_imagenet(allow_download=False)
+        th.hed_distance_from_imagenet(allow_download=False)
 
 
 def test_unknown_net_is_named():

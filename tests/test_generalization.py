@@ -6,8 +6,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import topohelpers as th  # noqa: E402
-from topohelpers import svhn  # noqa: E402
-from topohelpers.data import Dataset  # noqa: E402
+from topohelpers.data import Dataset, svhn  # noqa: E402
 from topohelpers.nets import EnsembleM, member_loss  # noqa: E402
 
 # --------------------------------------------------------------------------- the SVHN stand-in

@@ -93,7 +93,7 @@ def test_large_graph_fast_path_gives_the_same_persistence(seed, monkeypatch):
     u, v = np.array(G.edges).T
     w = rng.integers(0, 50, len(u)) / 50.0  # many ties and some zero weights
     fast = th.superlevel_h0(u, v, w)
-    import topohelpers.graphs as graphs
+    import topohelpers.topology.graphs as graphs
 
     monkeypatch.setattr(graphs, "_candidate_edges", lambda u, v, w, n: np.argsort(-w, kind="stable"))
     slow = th.superlevel_h0(u, v, w)
@@ -146,7 +146,7 @@ def test_neural_persistence_stopping_stops_when_it_stops_growing():
 
 
 def test_permuted_neural_persistence_keeps_the_weights_and_varies_with_their_arrangement():
-    from topohelpers.graphs import permuted_neural_persistence
+    from topohelpers.topology.graphs import permuted_neural_persistence
 
     rng = np.random.default_rng(0)
     k = [rng.standard_normal((20, 8)), rng.standard_normal((8, 3))]
@@ -160,7 +160,7 @@ def test_permuted_neural_persistence_keeps_the_weights_and_varies_with_their_arr
 
 
 def test_greater_than_null_separates_a_shift_from_exchangeable_values():
-    from topohelpers.graphs import greater_than_null
+    from topohelpers.topology.graphs import greater_than_null
 
     rng = np.random.default_rng(0)
     null = rng.standard_normal((4, 19))

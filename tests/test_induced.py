@@ -134,7 +134,7 @@ def test_percentile_out_of_range_is_refused_by_name(bad):
 
 
 def test_pgd_takes_one_eps_per_input():
-    from topohelpers.attacks import pgd
+    from topohelpers.nets.probes import pgd
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6,)), L.Dense(3, activation="softmax")])
@@ -148,7 +148,7 @@ def test_pgd_takes_one_eps_per_input():
 
 
 def test_pgd_minimal_finds_a_small_eps_that_fools_and_no_smaller():
-    from topohelpers.attacks import pgd, pgd_minimal
+    from topohelpers.nets.probes import pgd, pgd_minimal
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6,)), L.Dense(3, activation="softmax")])

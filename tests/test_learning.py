@@ -119,7 +119,7 @@ def test_recorder_rejects_bad_arguments(tiny):
 
 # --- Gabella's own settings: KeplerMapper 1.1's cover, the PCA-norm lens, the null ----------------------------------
 
-from topohelpers import learning as L  # noqa: E402  (this part of the file tests Gabella's settings)
+from topohelpers.topology import learning as L  # noqa: E402  (this part of the file tests Gabella's settings)
 
 
 @pytest.mark.parametrize("perc, n_cubes", [(0.99, 20), (0.5, 7), (0.0, 5)])

@@ -151,7 +151,7 @@ def test_around_walks_once_round_a_circle_in_angular_order(noisy_circle):
 def test_indexed_nerve_gives_kepler_mappers_links():
     from kmapper.nerve import GraphNerve
 
-    from topohelpers.mapper import _indexed_nerve
+    from topohelpers.topology.mapper import _indexed_nerve
 
     rng = np.random.default_rng(3)
     nodes = {f"c{i}": sorted(rng.choice(60, size=rng.integers(1, 12), replace=False).tolist()) for i in range(40)}

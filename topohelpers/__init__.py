@@ -1,99 +1,103 @@
 """topohelpers: the helper package of the book *Topology of neural-network weights*.
 
-One import per chapter: ``import topohelpers as th``. Numpy in, numpy out; one module
-per idea: ``profile``, ``cache``, data (``data``, ``cifar``, ``svhn``, ``vgg``), point clouds
-(``weights``, ``patches``, ``filtration``, ``ideal``, ``analysis``), topology (``mapper``,
-``persistence``, ``graphs``, ``learning``), networks (``models``, the ``nets`` package — ensemble,
-streams, precision, loop, runs, training — ``induced``, ``activation``, ``attacks``,
-``callbacks``), and
-``plotting``, ``rules`` (the pass rules), ``reportcard``, ``checks``, and ``shipped`` (the papers'
-scale, trained once on a GPU and shipped with the book).
+One import per chapter: ``import topohelpers as th``; every name below is ``th.<name>``. Numpy in,
+numpy out, in four wings, each layer importing only the ones before it:
+
+- :mod:`~topohelpers.data`: loaders that say their source (MNIST, CIFAR-10 and SVHN or their
+  stand-ins, photographs, synthetic shapes, VGG kernels) and the image pipeline;
+- :mod:`~topohelpers.nets`: the papers' networks, the batched training engine, induced graphs,
+  input-gradient probes;
+- :mod:`~topohelpers.clouds`: weights and patches as point clouds, the density filtration, ideal
+  filters (numpy only);
+- :mod:`~topohelpers.topology`: persistence, Mapper, learning graphs, graph persistence (numpy only);
+
+beside the book's plumbing: ``profile`` (scale), ``cache``, ``checks`` (argument checks),
+``rules`` (the pass rules), ``analysis`` (a filter cloud's report), ``reportcard``, ``plotting``
+and ``shipped`` (the papers' scale, trained once on a GPU and shipped with the book).
 """
 
 __version__ = "0.1.0"
 
-from . import rules, shipped
-from .activation import maximize_activation
+import types as _types
+
+from . import analysis, clouds, data, nets, reportcard, rules, shipped, topology
 from .analysis import CloudReport, analyze_filters, vanishing
-from .attacks import pgd, pgd_minimal
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
-from .callbacks import model_neural_persistence, neural_persistence_stopping, neural_persistence_tracker
-from .cifar import (
-    ImagePipeline,
-    grayscale,
-    load_cifar10,
-    load_colour_photographs,
-    photo_crops,
-    random_crop_flip,
-    standardize,
-    standin_boxes,
-)
-from .data import Dataset, load_mnist, load_photographs, load_shapes, synthetic_shapes
-from .filtration import density_filtration, knn_distance, scaled_k
-from .graphs import (
-    GraphPersistence,
-    greater_than_null,
-    neural_persistence,
-    permuted_neural_persistence,
-    subgraph_features,
-    superlevel_h0,
-)
-from .ideal import (
+from .clouds import (
     circle_filters,
+    d_norm,
+    dct_basis,
+    dense_vectors,
+    density_filtration,
+    filters_to_kernel,
     fit_klein_bottle,
     fit_primary_circle,
     fit_three_circle,
     klein_bottle,
     klein_filter,
     klein_filters,
+    knn_distance,
+    natural_patches,
+    normalize,
+    normalize_patches,
     primary_circle,
     primary_filter,
+    scaled_k,
+    spatial_filters,
     three_circle,
 )
-from .induced import InducedGraph, induced_graph
-from .learning import (
-    GABELLA,
-    GABELLA_LENS,
-    GABELLA_OVERLAP,
-    LearningSweep,
-    count_branches,
-    is_tree,
-    kmapper11_overlap,
-    learning_graph,
-    learning_sweep,
-    mean_step,
-    null_trajectories,
-    phases,
+from .data import (
+    Dataset,
+    ImagePipeline,
+    VGGKernels,
+    WeightsUnavailable,
+    grayscale,
+    hed_distance_from_imagenet,
+    load_cifar10,
+    load_colour_photographs,
+    load_mnist,
+    load_photographs,
+    load_shapes,
+    load_sklearn_digits,
+    load_svhn,
+    load_vgg_kernels,
+    photo_crops,
+    photograph,
+    random_crop_flip,
+    relative_distance,
+    standardize,
+    standin_boxes,
+    synthetic_digits,
+    synthetic_shapes,
 )
-from .mapper import (
-    CoverSweep,
-    GapSingleLinkage,
-    GraphSummary,
-    Mapper,
-    ball_mapper,
-    clique_betti1,
-    gain_to_overlap,
-    neighbourhood_lens,
-    over_covers,
-    variance_normalize,
-)
-from .models import build_c, build_gebhart, build_m, build_mlp, build_report2017, c_layers
 from .nets import (
     PRECISIONS,
     BatchStreams,
     EnsembleM,
+    InducedGraph,
     TrainedEnsemble,
     TrainedNetwork,
     TrainingDiverged,
     WeightHistory,
+    build_c,
+    build_gebhart,
+    build_m,
+    build_mlp,
+    build_report2017,
+    c_layers,
+    induced_graph,
+    maximize_activation,
     merge_shards,
+    model_neural_persistence,
+    neural_persistence_stopping,
+    neural_persistence_tracker,
+    pgd,
+    pgd_minimal,
     precision_scope,
     record_training,
     train_ensemble,
     train_network,
 )
-from .patches import d_norm, dct_basis, natural_patches, normalize_patches
-from .persistence import Persistence, rips
 from .plotting import (
     mapper_html,
     plot_barcode,
@@ -120,8 +124,41 @@ from .rules import (
     unlike_paper,
 )
 from .shipped import ShippedRun, ShippedWeightsError, load_shipped, verify_shipped
-from .svhn import load_sklearn_digits, load_svhn, synthetic_digits
-from .vgg import VGGKernels, WeightsUnavailable, hed_distance_from_imagenet, load_vgg_kernels, relative_distance
-from .weights import dense_vectors, filters_to_kernel, normalize, spatial_filters
+from .topology import (
+    GABELLA,
+    GABELLA_LENS,
+    GABELLA_OVERLAP,
+    CoverSweep,
+    GapSingleLinkage,
+    GraphPersistence,
+    GraphSummary,
+    LearningSweep,
+    Mapper,
+    Persistence,
+    ball_mapper,
+    clique_betti1,
+    count_branches,
+    gain_to_overlap,
+    greater_than_null,
+    is_tree,
+    kmapper11_overlap,
+    learning_graph,
+    learning_sweep,
+    mean_step,
+    neighbourhood_lens,
+    neural_persistence,
+    null_trajectories,
+    over_covers,
+    permuted_neural_persistence,
+    phases,
+    rips,
+    subgraph_features,
+    superlevel_h0,
+    variance_normalize,
+)
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = sorted(
+    name for name, value in globals().items() if not name.startswith("_") and not isinstance(value, _types.ModuleType)
+)
+"""Every ``th.`` name. The wings and the plumbing modules (``th.nets``, ``th.rules`` …) are
+attributes, not star-exported."""

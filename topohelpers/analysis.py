@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import positive_number
-from .filtration import density_filtration
-from .ideal import fit_klein_bottle, fit_primary_circle, fit_three_circle
-from .mapper import Mapper
-from .persistence import Persistence, rips
+from .clouds.filtration import density_filtration
+from .clouds.ideal import fit_klein_bottle, fit_primary_circle, fit_three_circle
+from .clouds.weights import normalize
 from .rules import GAP, LONG_BAR, Bars
-from .weights import normalize
+from .topology.mapper import Mapper
+from .topology.persistence import Persistence, rips
 
 NEAR = 0.5
 """Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal filter)."""

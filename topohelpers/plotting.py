@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
 from .checks import positive_int
-from .persistence import Persistence
+from .topology.persistence import Persistence
 
 
 def _square(F, image_shape):
@@ -121,7 +121,7 @@ def plot_mapper(
     color_label="points in node",
     colorbar: bool = True,
 ):
-    """Static drawing of a fitted :class:`~topohelpers.mapper.Mapper` graph.
+    """Static drawing of a fitted :class:`~topohelpers.topology.mapper.Mapper` graph.
 
     Nodes sit at the mean lens value of their members (a spring layout for a 1-D lens),
     sized by the number of points they hold and coloured by it too (red = many, as in the

@@ -35,7 +35,7 @@ import numpy as np
 
 from .cache import cache_dir, config_key, load_arrays, save_arrays
 from .checks import nonnegative_int, positive_int
-from .data import _download
+from .data.base import download as _download
 
 ENV_VAR = "TOPO_ARTIFACTS"
 RAW_URL = "https://raw.githubusercontent.com/tda-weights/tda-weights-book/main/artifacts/paper"
@@ -444,7 +444,7 @@ class ShippedRun:
     def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
         """Spatial filters of every shipped member, (n·c_in·c_out, k·k), member-major, at
         ``step`` (default: the last snapshot)."""
-        from .weights import spatial_filters
+        from .clouds.weights import spatial_filters
 
         step = max(self.snapshots) if step is None else step
         if step not in self.snapshots:
@@ -455,7 +455,7 @@ class ShippedRun:
 
     def member_model(self, i: int):
         """Member ``i`` (an ensemble index among ``full``) as a plain Keras model with its shipped weights."""
-        from .models import build_m
+        from .nets.models import build_m
 
         if i not in self.full:
             raise ValueError(f"member {i} was not shipped with all its weights: choose from {sorted(self.full)}.")

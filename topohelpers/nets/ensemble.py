@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import nonnegative_int, nonnegative_number, one_of, positive_int
-from ..models import _check_kernel_size, _check_sizes, c_layers, lrn, m_layers
+from .models import c_layers, check_kernel_size, check_sizes, lrn, m_layers
 from .precision import check_precision, dtype_policy, precision_scope
 
 STRATEGIES = ("auto", "branches", "grouped")
@@ -64,8 +64,8 @@ def check_model_args(*, sizes, architecture="M", kernel_size=3, pool=True, weigh
     one_of("architecture", architecture, ARCHITECTURES)
     if not isinstance(sizes, (tuple, list)) or len(sizes) != 3:
         raise ValueError(f"sizes must be three layer sizes (X, Y, Z), got {sizes!r}.")
-    _check_sizes(*sizes)
-    _check_kernel_size(kernel_size)
+    check_sizes(*sizes)
+    check_kernel_size(kernel_size)
     nonnegative_number("weight_decay", weight_decay)
     if architecture == "C" and kernel_size != 3:
         raise ValueError("C(X, Y, Z) networks have 3×3 kernels: leave kernel_size at 3.")
@@ -434,7 +434,7 @@ class EnsembleM:
 
 
 def _with_channels(x, input_shape):
-    from ..cifar import to_float
+    from ..data.images import to_float
 
     x = to_float(x)
     if tuple(x.shape[1:]) != tuple(input_shape):

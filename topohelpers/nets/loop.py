@@ -36,6 +36,19 @@ class TrainingDiverged(ValueError):
     """The loss became NaN or infinite; nothing of the run is cached."""
 
 
+def _check_weights(model, step):
+    """Raise :class:`TrainingDiverged` if a weight is not finite. The loss alone does not tell:
+    the cross-entropy clips probabilities, and on some CPUs a NaN activation comes out of ReLU as 0,
+    so networks with NaN kernels can report a finite loss of log 10."""
+    for v in model.trainable_variables:
+        w = np.asarray(v.numpy())
+        if not np.all(np.isfinite(w)):
+            raise TrainingDiverged(
+                f"the weights {v.path} became {w[~np.isfinite(w)].flat[0]} by step {step:,}: lower the "
+                f"learning_rate (or check the data for NaN or infinite pixels); nothing was cached."
+            )
+
+
 def _ops():
     import keras
 
@@ -354,6 +367,8 @@ def fit(
                 if done == stop or due:
                     collect()
                     runner.sync()
+                    if done == stop:
+                        _check_weights(model, done)
                     if done in snapshots:
                         recorded.update(record(done))
                     if due:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..weights import spatial_filters
+from ..clouds.weights import spatial_filters
 
 ENGINE = 2  # in every cache key: runs of the earlier engine (other streams and inits) are retrained
 
@@ -124,7 +124,7 @@ class TrainedEnsemble:
     def member_model(self, i: int):
         """A plain Keras M(X, Y, Z) (or C(X, Y, Z)) model carrying member ``i``'s trained weights
         (``i`` counted within this record)."""
-        from ..models import build_c, build_m
+        from .models import build_c, build_m
 
         X, Y, Z = self.config["sizes"]
         shape = tuple(self.config["input_shape"])

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..cache import cached
 from ..checks import int_at_least, nonnegative_int, positive_int, positive_number
-from ..weights import dense_vectors
+from ..clouds.weights import dense_vectors
 from .ensemble import EnsembleM, check_model_args, default_strategy
 from .loop import Checkpoint, fit
 from .precision import check_precision, precision_scope
@@ -65,7 +65,7 @@ def _check_run(steps, batch_size, learning_rate, n_train):
 
 def _as_images(x) -> np.ndarray:
     """float32 images with a channel axis: (n, h, w) grayscale gets one; uint8 is read as 0–255."""
-    from ..cifar import to_float
+    from ..data.images import to_float
 
     return to_float(x)
 
@@ -105,7 +105,7 @@ def train_ensemble(
     :class:`~topohelpers.data.Dataset`) with Adam, as one batched model; cached on disk by the
     full configuration.
 
-    ``pipeline`` (an :class:`~topohelpers.cifar.ImagePipeline`) turns each member's batch into
+    ``pipeline`` (an :class:`~topohelpers.data.images.ImagePipeline`) turns each member's batch into
     network input with the member's own random crops and flips, and the test images into
     centre crops. ``snapshots`` lists the iterations after which the conv kernels are saved
     (0 = at initialization); with ``eval_snapshots`` = n > 0 every member's accuracy on the
@@ -260,7 +260,7 @@ def architecture(model) -> list:
 
     Examples
     --------
-    >>> from topohelpers.models import build_gebhart
+    >>> from topohelpers.nets.models import build_gebhart
     >>> architecture(build_gebhart("CCFF")) == architecture(build_gebhart("CCFF", padding="same"))
     False
     """

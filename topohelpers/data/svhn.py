@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, cached
-from .cifar import GRAY_WEIGHTS, grayscale, load_colour_photographs
-from .data import Dataset, _absent, _download, first_available
+from ..cache import cache_dir, cached
+from .base import Dataset, absent, download, first_available
+from .images import GRAY_WEIGHTS, grayscale
+from .photographs import load_colour_photographs
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{split}_32x32.mat"
 FONTS = (
@@ -191,10 +192,10 @@ def load_svhn(
         if allow_download:
             for s, p in paths.items():
                 if not p.exists():
-                    _download(SVHN_URL.format(split=s), p, timeout)
+                    download(SVHN_URL.format(split=s), p, timeout)
 
         def compute():
-            (xtr, ytr), (xte, yte) = _read_mat(_absent(paths["train"])), _read_mat(_absent(paths["test"]))
+            (xtr, ytr), (xte, yte) = _read_mat(absent(paths["train"])), _read_mat(absent(paths["test"]))
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
 
         a = cached({"svhn": "official 32x32, gray, 28x28"}, compute, name="svhn", folder=folder)

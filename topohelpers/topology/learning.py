@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.cluster import DBSCAN
 from sklearn.decomposition import PCA
 
-from .checks import positive_int
+from ..checks import positive_int
 from .mapper import GraphSummary, Mapper
 
 LENSES = ("norm", "pca_norm", "pca")
@@ -219,7 +219,7 @@ def learning_sweep(
     accident does not. ``step`` labels each point with its training step (as from
     ``WeightHistory.cloud``).
     """
-    from .rules import COVER_STEPS
+    from ..rules import COVER_STEPS
 
     X = _check_points(points)
     step = np.asarray(step)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_array
 
-from .checks import int_at_least, nonnegative_int
+from ..checks import int_at_least, nonnegative_int
 
 
 @dataclass(frozen=True, repr=False)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array
 
-from .checks import positive_int
+from ..checks import positive_int
 
 METHODS = ("auto", "exact", "approx")
 AUTO_APPROX_ABOVE = 50_000

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
 
-from .checks import positive_int
+from ..checks import positive_int
 
 
 def gain_to_overlap(gain: float) -> float:
@@ -354,7 +354,7 @@ def over_covers(mapper: Mapper, X, *, lens=None, steps=None) -> CoverSweep:
     """
     from sklearn.base import clone
 
-    from .rules import COVER_STEPS
+    from ..rules import COVER_STEPS
 
     steps = COVER_STEPS if steps is None else tuple(steps)
     if not steps or any(not s > 0 for s in steps):

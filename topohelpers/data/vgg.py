@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, cached
-from .data import _absent, _download, first_available, wheel_member
+from ..cache import cache_dir, cached
+from .base import absent, download, first_available, wheel_member
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{net}/{file}"
 KERAS_FILE = "{net}_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -96,9 +96,9 @@ def _imagenet_kernels(net: str, allow_download: bool, timeout: float):
     keras_path = Path.home() / ".keras" / "models" / KERAS_FILE.format(net=net)
     how = "Keras cache"
     if not keras_path.exists() and allow_download:
-        _download(KERAS_URL.format(net=net, file=keras_path.name), keras_path, timeout)
+        download(KERAS_URL.format(net=net, file=keras_path.name), keras_path, timeout)
         how = "Keras download"
-    return _from_keras_file(_absent(keras_path)), f"ImageNet {net.upper()} ({how})"
+    return _from_keras_file(absent(keras_path)), f"ImageNet {net.upper()} ({how})"
 
 
 def _hed_kernels(timeout: float) -> list:

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from .checks import nonnegative_int, nonnegative_number, positive_number
+from ..checks import nonnegative_int, nonnegative_number, positive_number
 
 
 def _keras():
@@ -23,7 +23,7 @@ def _keras():
     return keras
 
 
-def _check_sizes(X, Y, Z):
+def check_sizes(X, Y, Z):
     for name, v in (("X", X), ("Y", Y), ("Z", Z)):
         nonnegative_int(name, v, what=" (0 removes the block)")
     if X < 1:
@@ -33,7 +33,7 @@ def _check_sizes(X, Y, Z):
 KERNEL_SIZES = (3, 5, 7)
 
 
-def _check_kernel_size(kernel_size):
+def check_kernel_size(kernel_size):
     if isinstance(kernel_size, bool) or kernel_size not in KERNEL_SIZES:
         raise ValueError(f"kernel_size must be one of {KERNEL_SIZES}, got {kernel_size!r}.")
 
@@ -55,8 +55,8 @@ def m_layers(
     ``dropout_seed`` seeds the dropout layer's own random stream."""
     keras = _keras()
     L = keras.layers
-    _check_sizes(X, Y, Z)
-    _check_kernel_size(kernel_size)
+    check_sizes(X, Y, Z)
+    check_kernel_size(kernel_size)
     ks, dt = kernel_size, dict(dtype=dtype)
     out = [
         L.Conv2D(X, ks, padding="same", activation="relu", name=f"{prefix}conv1", **dt),
@@ -161,7 +161,7 @@ def c_layers(
     ``dtype`` as for :func:`m_layers`."""
     keras = _keras()
     L = keras.layers
-    _check_sizes(X, Y, Z)
+    check_sizes(X, Y, Z)
     nonnegative_number("weight_decay", weight_decay)
     LRN = _lrn_layer_class()
     reg = (lambda: keras.regularizers.L2(weight_decay)) if weight_decay else (lambda: None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import positive_int
+from ..checks import positive_int
 
 
 @dataclass(frozen=True, repr=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import int_at_least, positive_int
+from ..checks import int_at_least, positive_int
 from .weights import normalize
 
 

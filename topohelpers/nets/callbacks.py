@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import positive_int
-from .graphs import neural_persistence
+from ..checks import positive_int
+from ..topology.graphs import neural_persistence
 
 
 def model_neural_persistence(model, *, normalize: bool = True):
