@@ -19,7 +19,9 @@ import numpy as np
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--points", type=int, default=204_800)
     ap.add_argument("--k", type=int, default=15)
     ap.add_argument("--p", type=float, default=0.1)
@@ -50,7 +52,10 @@ def main():
         f"p({args.k}, {args.p}) keeps {m:,}"
     )
     print(f"exact (sklearn, anchor)  {exact_s:7.1f} s")
-    print(f"approx (pynndescent)     {approx_s:7.1f} s   (+ {compile_s:.1f} s one-off JIT compilation)")
+    print(
+        f"approx (pynndescent)     {approx_s:7.1f} s   "
+        f"(+ {compile_s:.1f} s one-off JIT compilation)"
+    )
     print(f"speed-up                 {exact_s / approx_s:7.1f}×")
     print(f"kept-set agreement       {agree:7.2%}")
     print(f"k-th distance, median relative error {np.median(np.abs(approx - exact) / exact):.2%}")

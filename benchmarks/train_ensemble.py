@@ -69,7 +69,9 @@ def _fused(th, keras, x, y, n, sizes, batch, steps, strategy, precision, chunk):
     opt.build(ens.model.trainable_variables)
     streams = th.BatchStreams(len(x), batch_size=batch, members=range(n))
     with th.precision_scope(precision):
-        runner = loop._runner(ens.model, opt, loop._gather, (x, y.astype(np.int32)), "ensemble", chunk, n)
+        runner = loop._runner(
+            ens.model, opt, loop._gather, (x, y.astype(np.int32)), "ensemble", chunk, n
+        )
         np.asarray(runner.run((streams.indices(0, chunk),), chunk))  # compile + warm-up
         rounds = max(1, steps // chunk)
         inputs = [(streams.indices(chunk * (r + 1), chunk),) for r in range(rounds)]
@@ -81,13 +83,17 @@ def _fused(th, keras, x, y, n, sizes, batch, steps, strategy, precision, chunk):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--members", type=int, nargs="+", default=[16])
     ap.add_argument("--sizes", type=int, nargs=3, default=[64, 32, 64])
     ap.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--chunk", type=int, default=50, help="steps per compiled call of the fused loop")
+    ap.add_argument(
+        "--chunk", type=int, default=50, help="steps per compiled call of the fused loop"
+    )
     ap.add_argument("--paths", nargs="+", default=["sequential", "batch", "fused"])
     ap.add_argument(
         "--strategies",
@@ -102,7 +108,12 @@ def main():
         default=16,
         help="time the sequential anchor on at most this many networks (it is per network anyway)",
     )
-    ap.add_argument("--batch-max", type=int, default=1_000_000, help="time the batch path only up to this many members")
+    ap.add_argument(
+        "--batch-max",
+        type=int,
+        default=1_000_000,
+        help="time the batch path only up to this many members",
+    )
     ap.add_argument(
         "--end-to-end",
         type=int,
@@ -125,17 +136,27 @@ def main():
     n_train = max(args.batch * (args.steps + args.warmup + 2 * args.chunk), 10_000)
     x = rng.random((n_train, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, n_train)
-    print(f"backend={backend} device={device} python={platform.python_version()} keras={keras.__version__}")
-    print(f"M{sizes}, batch {args.batch}, {args.steps} timed steps; fused: {args.chunk} steps per call", flush=True)
+    print(
+        f"backend={backend} device={device} python={platform.python_version()} "
+        f"keras={keras.__version__}"
+    )
+    print(
+        f"M{sizes}, batch {args.batch}, {args.steps} timed steps; "
+        f"fused: {args.chunk} steps per call",
+        flush=True,
+    )
 
     results = []
     for n in args.members:
         row = {"members": n}
         if "sequential" in args.paths:
             m = min(n, args.sequential_max)
-            row["sequential"] = _sequential(th, keras, x, y, m, sizes, args.batch, args.steps, args.warmup)
+            row["sequential"] = _sequential(
+                th, keras, x, y, m, sizes, args.batch, args.steps, args.warmup
+            )
             print(
-                f"N={n:4d}  sequential model.fit ({m} nets): {1e3 * row['sequential']:8.3f} ms per network-step",
+                f"N={n:4d}  sequential model.fit ({m} nets): "
+                f"{1e3 * row['sequential']:8.3f} ms per network-step",
                 flush=True,
             )
         for strategy in strategies:
@@ -155,14 +176,31 @@ def main():
                         (
                             f"fused/{strategy}/{p}",
                             lambda p=p, n=n, strategy=strategy: _fused(
-                                th, keras, x, y, n, sizes, args.batch, args.steps, strategy, p, args.chunk
+                                th,
+                                keras,
+                                x,
+                                y,
+                                n,
+                                sizes,
+                                args.batch,
+                                args.steps,
+                                strategy,
+                                p,
+                                args.chunk,
                             ),
                         )
                     )
             for name, run in timed:
                 row[name] = run()
-                ratio = f"→ {row['sequential'] / row[name]:5.2f}× sequential" if "sequential" in row else ""
-                print(f"N={n:4d}  {name:28s}: {1e3 * row[name]:8.3f} ms per network-step  {ratio}", flush=True)
+                ratio = (
+                    f"→ {row['sequential'] / row[name]:5.2f}× sequential"
+                    if "sequential" in row
+                    else ""
+                )
+                print(
+                    f"N={n:4d}  {name:28s}: {1e3 * row[name]:8.3f} ms per network-step  {ratio}",
+                    flush=True,
+                )
         results.append(row)
 
     end_to_end = []
@@ -194,8 +232,9 @@ def main():
                 }
             )
             print(
-                f"train_ensemble end to end, {n} × M{sizes}, {args.end_to_end} steps, {p}: {r.seconds:.1f} s "
-                f"({1e3 * per:.3f} ms per network-step, incl. compile and test); mean test accuracy "
+                f"train_ensemble end to end, {n} × M{sizes}, {args.end_to_end} steps, {p}: "
+                f"{r.seconds:.1f} s ({1e3 * per:.3f} ms per network-step, "
+                "incl. compile and test); mean test accuracy "
                 f"{r.test_accuracy.mean():.4f}; 40,000 steps ≈ {per * n * 40_000 / 60:.1f} min",
                 flush=True,
             )

@@ -10,14 +10,18 @@ import yaml
 root = Path(__file__).resolve().parents[1]
 html = Path(sys.argv[1])
 toc = yaml.safe_load((root / "_toc.yml").read_text())
-files = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+files = [toc["root"]] + [
+    c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])
+]
 missing = [f for f in files if not (html / f"{f}.html").exists()]
 if missing:
     sys.exit(f"missing pages in {html}: {missing}")
 intro = (html / f"{toc['root']}.html").read_text()
 if "reportcard-index" not in intro:
     sys.exit("the intro page does not show the report-card index")
-if "reportcard-counts" not in intro or not all(v in intro for v in ("reproduced", "not comparable", "not run")):
+if "reportcard-counts" not in intro or not all(
+    v in intro for v in ("reproduced", "not comparable", "not run")
+):
     sys.exit("the intro page does not count the verdicts per chapter")
 for f in files:
     if f.startswith("notebooks/"):

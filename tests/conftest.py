@@ -24,6 +24,7 @@ def _isolated_dirs(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True, scope="session")
 def _exact_float32():
-    """Tests compare in float32: no TF32 matrix units on GPUs (XLA's default there), on any backend."""
+    """Tests compare in float32: no TF32 matrix units on GPUs (XLA's default there), on any
+    backend."""
     with th.precision_scope("float32"):
         yield

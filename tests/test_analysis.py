@@ -13,7 +13,13 @@ def test_a_noisy_circle_is_a_circle_on_every_measure():
     assert r.circle and r.h1[0] == 1
     assert r.near_primary > 0.95 and r.far_from_klein() < 0.05
     assert r.mapper.summary_.n_loops == 1 and r.mapper.summary_.n_components == 1
-    assert set(r.row()) >= {"H1 bars", "drop ratio", "near circle", "far from Klein", "Mapper loops"}
+    assert set(r.row()) >= {
+        "H1 bars",
+        "drop ratio",
+        "near circle",
+        "far from Klein",
+        "Mapper loops",
+    }
 
 
 def test_random_filters_are_not_a_circle_and_lie_off_the_models():

@@ -13,10 +13,18 @@ nanimg = img.copy()
 nanimg[3, 3] = np.nan
 
 CASES = [
-    ("natural_patches constant", "images", lambda: th.natural_patches([np.ones((40, 40))], n_per_image=50)),
+    (
+        "natural_patches constant",
+        "images",
+        lambda: th.natural_patches([np.ones((40, 40))], n_per_image=50),
+    ),
     ("natural_patches negative", "images", lambda: th.natural_patches([-img], n_per_image=50)),
     ("fit_klein_bottle chunk=-1", "chunk", lambda: th.fit_klein_bottle(th.normalize(X), chunk=-1)),
-    ("fit_klein_bottle n_theta=0", "n_theta", lambda: th.fit_klein_bottle(th.normalize(X), n_theta=0)),
+    (
+        "fit_klein_bottle n_theta=0",
+        "n_theta",
+        lambda: th.fit_klein_bottle(th.normalize(X), n_theta=0),
+    ),
     ("photo_crops size=0", "size", lambda: th.photo_crops(n_train=20, n_test=10, size=0)),
     ("load_shapes n_train=-5", "n_train", lambda: th.load_shapes(n_train=-5, n_test=5)),
     ("standardize NaN", "x", lambda: th.standardize(nanimg[None, ..., None])),
@@ -39,6 +47,10 @@ CASES = [
     ("knn k=0", "k", lambda: th.knn_distance(X, k=0)),
     ("knn k=True", "k", lambda: th.knn_distance(X, k=True)),
     ("scaled_k n=0", "n", lambda: th.scaled_k(200, 6400, 0)),
+    ("cloud_k k too large", "k_scale", lambda: th.cloud_k(200, 60)),
+    ("cloud_k ratio without n_paper", "n_paper", lambda: th.cloud_k(200, 60, k_scale="ratio")),
+    ("cloud_k bogus k_scale", "k_scale", lambda: th.cloud_k(20, 60, k_scale="scaled")),
+    ("analyze k larger than the cloud", "k_scale", lambda: th.analyze_filters(X, k=200, p=0.3)),
     ("circle_filters n=2.5", "n", lambda: th.circle_filters(2.5)),
     ("synthetic_shapes n=-1", "n", lambda: th.synthetic_shapes(-1)),
     ("normalize NaN", "X", lambda: th.normalize(np.r_[X, [[np.nan] * 9]])),
@@ -51,7 +63,11 @@ CASES = [
     ("kmapper11_overlap -1", "perc", lambda: th.kmapper11_overlap(-1)),
     ("synthetic_digits n=0", "n", lambda: th.synthetic_digits(0)),
     ("rise_together short", "min_points", lambda: th.rise_together([1, 2], [1, 2], min_points=0)),
-    ("neighbourhood_lens n_neighbors=0", "n_neighbors", lambda: th.neighbourhood_lens(X, n_neighbors=0)),
+    (
+        "neighbourhood_lens n_neighbors=0",
+        "n_neighbors",
+        lambda: th.neighbourhood_lens(X, n_neighbors=0),
+    ),
     ("superlevel_h0 mismatched", "u", lambda: th.superlevel_h0([0, 1], [1], [0.5, 0.2])),
     (
         "greater_than_null n_resamples=0",
@@ -74,4 +90,6 @@ CASES = [
 def test_bad_input_is_refused_with_the_argument_named(label, argument, call):
     with pytest.raises((ValueError, TypeError)) as err:
         call()
-    assert argument in str(err.value), f"{label}: the message does not name {argument!r}: {err.value}"
+    assert argument in str(err.value), (
+        f"{label}: the message does not name {argument!r}: {err.value}"
+    )

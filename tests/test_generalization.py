@@ -34,7 +34,9 @@ def _match_rate(x, labels, p, idx):
         im = x[i][:, centre] - x[i][:, centre].mean()
         scores = []
         for d in range(10):
-            m = resize(svhn.render_digit(d, p, i, background=False), (28, 28), anti_aliasing=True)[:, centre]
+            m = resize(svhn.render_digit(d, p, i, background=False), (28, 28), anti_aliasing=True)[
+                :, centre
+            ]
             m = m - m.mean()
             scores.append(abs((m * im).sum()) / (np.linalg.norm(m) * np.linalg.norm(im) + 1e-9))
         hits += int(np.argmax(scores) == labels[i])
@@ -68,7 +70,7 @@ def test_circle_filters_are_evenly_spaced_ideal_edges():
     assert np.allclose(th.spatial_filters(th.filters_to_kernel(F)), F)
 
 
-# --------------------------------------------------------------------------- fixed and appended layers
+# ------------------------------------------------------------------------ fixed and appended layers
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +122,9 @@ def test_appended_features_equal_a_plain_convolution_concatenated_to_the_input(s
     from scipy.ndimage import correlate
 
     resp = keras.Model(inp, conv(inp)).predict(x, verbose=0)
-    assert np.allclose(resp[0, ..., 2], correlate(x[0, ..., 0], A[:, :, 0, 2], mode="constant"), atol=1e-5)
+    assert np.allclose(
+        resp[0, ..., 2], correlate(x[0, ..., 0], A[:, :, 0, 2], mode="constant"), atol=1e-5
+    )
     for i in range(2):
         plain.set_weights(ens.member_weights(i))
         assert np.allclose(probs[:, i], ref.predict(x, verbose=0), atol=1e-5)

@@ -23,7 +23,9 @@ def test_forest_is_networkx_maximum_spanning_forest(seed):
     mst = nx.maximum_spanning_tree(G)  # a forest on a disconnected graph
     assert p.forest[:, 2].sum() == pytest.approx(sum(d["weight"] for *_, d in mst.edges(data=True)))
     assert len(p.forest) == mst.number_of_edges()
-    assert len(p.essential) == nx.number_connected_components(G.subgraph([n for n in G if G.degree(n) > 0]))
+    assert len(p.essential) == nx.number_connected_components(
+        G.subgraph([n for n in G if G.degree(n) > 0])
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -46,7 +48,9 @@ def test_h0_pairs_match_a_brute_force_elder_rule(seed):
         merged = (sa | sb, max(ba, bb))
         for c in merged[0]:
             comps[c] = merged
-    assert sorted(map(tuple, p.pairs.round(12))) == sorted((round(b, 12), round(d, 12)) for b, d in pairs)
+    assert sorted(map(tuple, p.pairs.round(12))) == sorted(
+        (round(b, 12), round(d, 12)) for b, d in pairs
+    )
     assert np.all(p.pairs[:, 0] >= p.pairs[:, 1])  # superlevel: born above where it dies
 
 
@@ -67,12 +71,18 @@ def test_neural_persistence_of_a_hand_made_2x2_layer():
 def test_neural_persistence_normalizes_over_the_whole_network():
     small, big = np.full((2, 2), 0.1), np.full((2, 2), 1.0)
     per_layer, _ = th.neural_persistence([small, big], normalize=False)
-    assert per_layer[0] > per_layer[1]  # the small layer's weights are far below the network maximum
+    assert (
+        per_layer[0] > per_layer[1]
+    )  # the small layer's weights are far below the network maximum
 
 
 @pytest.mark.parametrize(
     "args, word",
-    [(([0, 1], [1], [1.0]), "one length"), (([0], [1], [np.nan]), "NaN"), (([-1], [1], [1.0]), "non-negative")],
+    [
+        (([0, 1], [1], [1.0]), "one length"),
+        (([0], [1], [np.nan]), "NaN"),
+        (([-1], [1], [1.0]), "non-negative"),
+    ],
 )
 def test_superlevel_h0_rejects_bad_input(args, word):
     with pytest.raises(ValueError, match=word):
@@ -95,7 +105,9 @@ def test_large_graph_fast_path_gives_the_same_persistence(seed, monkeypatch):
     fast = th.superlevel_h0(u, v, w)
     import topohelpers.topology.graphs as graphs
 
-    monkeypatch.setattr(graphs, "_candidate_edges", lambda u, v, w, n: np.argsort(-w, kind="stable"))
+    monkeypatch.setattr(
+        graphs, "_candidate_edges", lambda u, v, w, n: np.argsort(-w, kind="stable")
+    )
     slow = th.superlevel_h0(u, v, w)
     assert sorted(map(tuple, fast.pairs)) == sorted(map(tuple, slow.pairs))
     assert fast.forest[:, 2].sum() == pytest.approx(slow.forest[:, 2].sum())
@@ -113,7 +125,11 @@ def test_subgraph_features_share_columns_across_graphs():
     a = th.superlevel_h0([0, 2, 1], [1, 3, 2], [3.0, 2.0, 1.0])
     b = th.superlevel_h0([0, 2, 1], [1, 3, 2], [1.0, 0.8, 0.5])  # {2,3} born at 0.8 ends at 0.5
     X, edges = th.subgraph_features([a, b], n_vertices=4)
-    assert X.shape == (2, len(edges)) and sorted(map(tuple, edges.tolist())) == [(0, 1), (1, 2), (2, 3)]
+    assert X.shape == (2, len(edges)) and sorted(map(tuple, edges.tolist())) == [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+    ]
     col = {tuple(e): i for i, e in enumerate(edges.tolist())}
     assert X[0, col[(1, 2)]] == 1.0 and X[1, col[(1, 2)]] == pytest.approx(0.3)
 
@@ -134,12 +150,20 @@ def test_neural_persistence_stopping_stops_when_it_stops_growing():
     x, y = rng.random((64, 4)).astype("float32"), rng.integers(0, 2, 64)
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2, activation="softmax")]
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(3, activation="relu"),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
     )
-    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")  # weights never change
+    model.compile(
+        keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy"
+    )  # weights never change
     stop, track = th.neural_persistence_stopping(patience=2), th.neural_persistence_tracker()
     hist = model.fit(x, y, epochs=10, verbose=0, callbacks=[stop, track])
-    assert stop.stopped_epoch == 3 and len(hist.history["loss"]) == 3  # best at 1, no growth at 2, 3
+    assert (
+        stop.stopped_epoch == 3 and len(hist.history["loss"]) == 3
+    )  # best at 1, no growth at 2, 3
     assert len(track.history) == 3 and track.history[0][1] == pytest.approx(track.history[-1][1])
     with pytest.raises(ValueError, match="patience"):
         th.neural_persistence_stopping(patience=0)
@@ -167,7 +191,8 @@ def test_greater_than_null_separates_a_shift_from_exchangeable_values():
     diff, p = greater_than_null(null[:, 0] + 5, null[:, 1:])
     assert diff > 4 and p < 0.01
     diffs = [
-        greater_than_null(rng.standard_normal(4), rng.standard_normal((4, 19)), random_state=s)[1] for s in range(40)
+        greater_than_null(rng.standard_normal(4), rng.standard_normal((4, 19)), random_state=s)[1]
+        for s in range(40)
     ]
     assert 0.2 < np.mean(diffs) < 0.8  # p roughly uniform without a shift
     with pytest.raises(ValueError, match="null"):

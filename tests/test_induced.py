@@ -41,15 +41,23 @@ def test_unrolled_edges_reproduce_every_layers_pre_activation():
     g = th.induced_graph(model, x)
     acts = g.activations
     k1, b1 = model.get_layer("c1").get_weights()
-    pre1 = keras.ops.convert_to_numpy(keras.ops.conv(x[None], k1, strides=2, padding="same"))[0] + b1
+    pre1 = (
+        keras.ops.convert_to_numpy(keras.ops.conv(x[None], k1, strides=2, padding="same"))[0] + b1
+    )
     np.testing.assert_allclose(_incoming_sum(g, "c1") + b1, pre1, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(_incoming_sum(g, "mp"), acts["mp"], rtol=1e-6)  # max pooling: the winner
+    np.testing.assert_allclose(
+        _incoming_sum(g, "mp"), acts["mp"], rtol=1e-6
+    )  # max pooling: the winner
     k2, b2 = model.get_layer("c2").get_weights()
     pre2 = keras.ops.convert_to_numpy(keras.ops.conv(acts["mp"][None], k2, padding="valid"))[0] + b2
     np.testing.assert_allclose(_incoming_sum(g, "c2") + b2, pre2, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(_incoming_sum(g, "ap"), acts["ap"], rtol=1e-5, atol=1e-6)  # average pooling
+    np.testing.assert_allclose(
+        _incoming_sum(g, "ap"), acts["ap"], rtol=1e-5, atol=1e-6
+    )  # average pooling
     W, b = model.get_layer("d1").get_weights()
-    np.testing.assert_allclose(_incoming_sum(g, "d1") + b, acts["ap"].reshape(-1) @ W + b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _incoming_sum(g, "d1") + b, acts["ap"].reshape(-1) @ W + b, rtol=1e-5, atol=1e-6
+    )
     assert "fl" not in g.layers and "do" not in g.layers  # no vertices of their own
     assert np.all(g.phi >= 0) and np.allclose(g.phi, np.abs(g.signed))
 
@@ -65,7 +73,9 @@ def test_vertices_are_numbered_layer_by_layer():
 
 
 def test_conv_vertex_reads_exactly_its_receptive_field():
-    model = keras.Sequential([keras.Input((5, 5, 1)), L.Conv2D(1, 3, padding="valid", use_bias=False, name="c")])
+    model = keras.Sequential(
+        [keras.Input((5, 5, 1)), L.Conv2D(1, 3, padding="valid", use_bias=False, name="c")]
+    )
     g = th.induced_graph(model, np.ones((5, 5, 1), "float32"))
     first, _ = g.layers["c"]
     centre = first + 1 * 3 + 1  # output (1, 1) reads input rows/cols 1..3
@@ -74,7 +84,9 @@ def test_conv_vertex_reads_exactly_its_receptive_field():
 
 
 def test_unsupported_layer_and_wrong_input_are_named():
-    model = keras.Sequential([keras.Input((4, 4, 1)), L.Conv2D(2, 3, name="c"), L.BatchNormalization(name="bn")])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), L.Conv2D(2, 3, name="c"), L.BatchNormalization(name="bn")]
+    )
     with pytest.raises(ValueError, match="'bn'"):
         th.induced_graph(model, np.ones((4, 4, 1), "float32"))
     with pytest.raises(ValueError, match="expects one input of shape"):

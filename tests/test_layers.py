@@ -17,10 +17,10 @@ LOWER_ONLY = {"clouds", "topology"}
 
 
 def _imports(path, here=None):
-    """(absolute top-level packages, package-relative targets as tuples of names) imported anywhere
-    in the file, inside functions too. ``from ..nets.models import x`` in ``topohelpers/clouds/a.py``
-    gives ``("nets", "models")``; ``from . import rules`` in ``topohelpers/__init__.py`` gives
-    ``("rules",)``."""
+    """(absolute top-level packages, package-relative targets as tuples of names) imported
+    anywhere in the file, inside functions too. ``from ..nets.models import x`` in
+    ``topohelpers/clouds/a.py`` gives ``("nets", "models")``; ``from . import rules`` in
+    ``topohelpers/__init__.py`` gives ``("rules",)``."""
     here = path.relative_to(PACKAGE).parent.parts if here is None else here
     absolute, relative = set(), set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -53,12 +53,15 @@ def _wing(path):
 def test_every_module_is_in_a_wing_or_is_plumbing(path):
     wing = _wing(path)
     assert wing in WINGS or path.stem in PLUMBING | {"__init__", "__main__"}, (
-        f"{path.relative_to(PACKAGE)} is neither in a wing {WINGS} nor a plumbing module {sorted(PLUMBING)}"
+        f"{path.relative_to(PACKAGE)} is neither in a wing {WINGS} nor a plumbing module "
+        f"{sorted(PLUMBING)}"
     )
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in MODULES if _wing(p) in LOWER_ONLY], ids=lambda p: str(p.relative_to(PACKAGE))
+    "path",
+    [p for p in MODULES if _wing(p) in LOWER_ONLY],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
 )
 def test_clouds_and_topology_import_no_framework_loader_or_network(path):
     wing = _wing(path)
@@ -66,13 +69,16 @@ def test_clouds_and_topology_import_no_framework_loader_or_network(path):
     assert not absolute & FRAMEWORKS, f"{path.name} imports {absolute & FRAMEWORKS}"
     reached = {t[0] for t in relative if t}
     assert not reached & FORBIDDEN[wing], f"{wing}/{path.name} imports {reached & FORBIDDEN[wing]}"
-    assert not reached & {"analysis", "plotting", "reportcard", "shipped"}, f"{path.name} imports plumbing above it"
+    assert not reached & {"analysis", "plotting", "reportcard", "shipped"}, (
+        f"{path.name} imports plumbing above it"
+    )
 
 
 def test_the_rule_sees_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
-        "def f():\n    from ..data import load_mnist\n    from .weights import normalize\n    import keras\n"
+        "def f():\n    from ..data import load_mnist\n    from .weights import normalize\n"
+        "    import keras\n"
     )
     absolute, relative = _imports(bad, here=("clouds",))  # read as if it lived in the clouds wing
     assert absolute == {"keras"}

@@ -28,35 +28,68 @@ def test_recorder_returns_the_exact_weights_the_model_had_at_each_step(tiny):
     pytest.importorskip("keras")
     # 60 images at batch 10: 6 steps per epoch
     long = th.record_training(
-        _build, tiny, name="t", epochs=1, batch_size=10, learning_rate=0.5, n_snapshots=7, progress=False
+        _build,
+        tiny,
+        name="t",
+        epochs=1,
+        batch_size=10,
+        learning_rate=0.5,
+        n_snapshots=7,
+        progress=False,
     )
     short = th.record_training(
-        _build, tiny, name="t", epochs=0.5, batch_size=10, learning_rate=0.5, n_snapshots=2, progress=False
+        _build,
+        tiny,
+        name="t",
+        epochs=0.5,
+        batch_size=10,
+        learning_rate=0.5,
+        n_snapshots=2,
+        progress=False,
     )
     assert long.steps.tolist() == list(range(7)) and short.steps.tolist() == [0, 3]
     for layer in ("hidden1", "output"):
-        np.testing.assert_array_equal(long.layers[layer][3], short.layers[layer][-1])  # step 3 of both runs
-        assert not np.array_equal(long.layers[layer][0], long.layers[layer][6])  # training moved them
+        np.testing.assert_array_equal(
+            long.layers[layer][3], short.layers[layer][-1]
+        )  # step 3 of both runs
+        assert not np.array_equal(
+            long.layers[layer][0], long.layers[layer][6]
+        )  # training moved them
     model = _build()
     np.testing.assert_array_equal(long.layers["output"][0], np.asarray(model.get_weights()[1]).T)
     assert long.layers["hidden1"].shape == (7, 5, 64) and long.confusion.shape == (7, 3, 3)
-    assert long.confusion[-1].sum() == 30 and np.isclose(long.accuracy[-1], np.trace(long.confusion[-1]) / 30)
+    assert long.confusion[-1].sum() == 30 and np.isclose(
+        long.accuracy[-1], np.trace(long.confusion[-1]) / 30
+    )
 
 
 def test_zero_initialized_mlp_starts_at_zero():
     keras = pytest.importorskip("keras")
     model = th.build_mlp((4,), n_inputs=6, n_classes=3)
     assert all(not np.asarray(w).any() for w in model.get_weights())
-    assert [type(lay) for lay in model.layers] == [keras.layers.Dense] * 2 and not model.layers[0].use_bias
+    assert [type(lay) for lay in model.layers] == [keras.layers.Dense] * 2 and not model.layers[
+        0
+    ].use_bias
 
 
 def test_cloud_is_snapshot_major(tiny):
     pytest.importorskip("keras")
     h = th.record_training(
-        _build, tiny, name="t", epochs=1, batch_size=10, learning_rate=0.5, n_snapshots=3, progress=False
+        _build,
+        tiny,
+        name="t",
+        epochs=1,
+        batch_size=10,
+        learning_rate=0.5,
+        n_snapshots=3,
+        progress=False,
     )
     pts, step, neuron = h.cloud("output")
-    assert pts.shape == (9, 5) and step.tolist() == [0, 0, 0, 3, 3, 3, 6, 6, 6] and neuron.tolist() == [0, 1, 2] * 3
+    assert (
+        pts.shape == (9, 5)
+        and step.tolist() == [0, 0, 0, 3, 3, 3, 6, 6, 6]
+        and neuron.tolist() == [0, 1, 2] * 3
+    )
     np.testing.assert_array_equal(pts[4], h.layers["output"][1][1])
     with pytest.raises(ValueError, match="layer"):
         h.cloud("hidden7")
@@ -102,7 +135,9 @@ def test_node_colour_is_the_mean_step():
     assert colours[k] == pytest.approx(step[m.nodes_[k]].mean())
 
 
-@pytest.mark.parametrize("kwargs, word", [({"lens": "tsne"}, "lens"), ({"overlap": 1.0}, "overlap")])
+@pytest.mark.parametrize(
+    "kwargs, word", [({"lens": "tsne"}, "lens"), ({"overlap": 1.0}, "overlap")]
+)
 def test_learning_graph_rejects_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.learning_graph(np.random.default_rng(0).random((20, 3)), **kwargs)
@@ -110,14 +145,16 @@ def test_learning_graph_rejects_bad_arguments(kwargs, word):
 
 def test_recorder_rejects_bad_arguments(tiny):
     with pytest.raises(ValueError, match="n_snapshots"):
-        th.record_training(_build, tiny, name="t", epochs=1, batch_size=10, learning_rate=0.1, n_snapshots=1)
+        th.record_training(
+            _build, tiny, name="t", epochs=1, batch_size=10, learning_rate=0.1, n_snapshots=1
+        )
     with pytest.raises(ValueError, match="batch_size"):
         th.record_training(_build, tiny, name="t", epochs=1, batch_size=100, learning_rate=0.1)
     with pytest.raises(ValueError, match="init"):
         th.build_mlp(init="ones")
 
 
-# --- Gabella's own settings: KeplerMapper 1.1's cover, the PCA-norm lens, the null ----------------------------------
+# --- Gabella's own settings: KeplerMapper 1.1's cover, the PCA-norm lens, the null ----------------
 
 from topohelpers.topology import learning as L  # noqa: E402  (this part of the file tests Gabella's settings)
 
@@ -132,9 +169,12 @@ def test_kmapper11_overlap_reproduces_the_1_1_cover_in_todays_kmapper(perc, n_cu
     np.testing.assert_allclose(old[:, 1], lo + (np.arange(n_cubes) + 1) * c + perc * c)
     p = L.kmapper11_overlap(perc)
     assert p == pytest.approx(perc / (1 + perc))
-    m = th.Mapper(resolution=n_cubes, gain=1 / (1 - p), metric="euclidean").fit(lens[:, None], lens=lens)
+    m = th.Mapper(resolution=n_cubes, gain=1 / (1 - p), metric="euclidean").fit(
+        lens[:, None], lens=lens
+    )
     new = m.intervals_[0]
-    # today's intervals: the same length and spacing as 1.1's, centred on the range (shifted by perc·c/2)
+    # today's intervals: the same length and spacing as 1.1's, centred on the range
+    # (shifted by perc·c/2)
     np.testing.assert_allclose(np.diff(new, axis=1), np.diff(old, axis=1), rtol=1e-9)
     np.testing.assert_allclose(np.diff(new[:, 0]), np.diff(old[:, 0]), rtol=1e-9)
     np.testing.assert_allclose(new - old, -perc * c / 2, atol=1e-9)
@@ -146,7 +186,12 @@ def test_kmapper11_overlap_reproduces_the_1_1_cover_in_todays_kmapper(perc, n_cu
 def test_gabella_constants_are_his_notebooks():
     assert L.GABELLA == {"hidden1": (0.1, 30), "hidden2": (0.2, 25), "output": (0.5, 20)}
     assert L.GABELLA_OVERLAP == pytest.approx(0.99 / 1.99)
-    assert L.GABELLA_LENS == {"lens": "pca_norm", "pca_dims": 20, "min_samples": 2, "overlap": L.GABELLA_OVERLAP}
+    assert L.GABELLA_LENS == {
+        "lens": "pca_norm",
+        "pca_dims": 20,
+        "min_samples": 2,
+        "overlap": L.GABELLA_OVERLAP,
+    }
 
 
 def test_pca_norm_lens_is_the_norm_of_the_centred_pca_coordinates():
@@ -181,7 +226,9 @@ def test_null_trajectories_keep_shape_start_and_norms_but_not_the_branches():
     np.testing.assert_allclose(np.linalg.norm(null, axis=2), np.linalg.norm(W, axis=2), rtol=1e-9)
     # the real neurons 0–2 end together; their null walks end apart
     assert np.linalg.norm(W[-1, 0] - W[-1, 1]) < 0.01 < np.linalg.norm(null[-1, 0] - null[-1, 1])
-    np.testing.assert_array_equal(L.null_trajectories(np.zeros((3, 2, 5))), 0)  # nothing moves: nothing to walk
+    np.testing.assert_array_equal(
+        L.null_trajectories(np.zeros((3, 2, 5))), 0
+    )  # nothing moves: nothing to walk
 
 
 def test_phases_of_a_still_then_fanning_then_scattered_history():

@@ -154,7 +154,10 @@ def test_indexed_nerve_gives_kepler_mappers_links():
     from topohelpers.topology.mapper import _indexed_nerve
 
     rng = np.random.default_rng(3)
-    nodes = {f"c{i}": sorted(rng.choice(60, size=rng.integers(1, 12), replace=False).tolist()) for i in range(40)}
+    nodes = {
+        f"c{i}": sorted(rng.choice(60, size=rng.integers(1, 12), replace=False).tolist())
+        for i in range(40)
+    }
     ours, ours_s = _indexed_nerve().compute(nodes)
     theirs, theirs_s = GraphNerve().compute(nodes)
     assert dict(ours) == dict(theirs) and ours_s == theirs_s

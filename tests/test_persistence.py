@@ -42,7 +42,9 @@ def test_repr_lists_longest_bars(noisy_circle):
     assert "H1:" in repr(th.rips(noisy_circle))
 
 
-@pytest.mark.parametrize("kwargs, word", [({"maxdim": -1}, "maxdim"), ({"n_landmarks": 1}, "n_landmarks")])
+@pytest.mark.parametrize(
+    "kwargs, word", [({"maxdim": -1}, "maxdim"), ({"n_landmarks": 1}, "n_landmarks")]
+)
 def test_rips_rejects_bad_arguments(noisy_circle, kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.rips(noisy_circle, **kwargs)

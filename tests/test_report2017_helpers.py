@@ -43,7 +43,9 @@ def test_load_shapes_splits_train_and_test():
     assert "circles and squares" in ds.source
 
 
-@pytest.mark.parametrize("kwargs, word", [({"n": 0}, "n must"), ({"n": 5, "radius": (3, 20)}, "radius")])
+@pytest.mark.parametrize(
+    "kwargs, word", [({"n": 0}, "n must"), ({"n": 5, "radius": (3, 20)}, "radius")]
+)
 def test_synthetic_shapes_reject_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
         th.synthetic_shapes(**kwargs)
@@ -53,7 +55,9 @@ def test_synthetic_shapes_reject_bad_arguments(kwargs, word):
 
 
 def test_three_circle_fit_names_the_circle_and_angle():
-    X = np.r_[th.primary_filter([0.3]), th.klein_filter([0.0], [1.0]), th.klein_filter([np.pi / 2], [4.0])]
+    X = np.r_[
+        th.primary_filter([0.3]), th.klein_filter([0.0], [1.0]), th.klein_filter([np.pi / 2], [4.0])
+    ]
     circle, angle, residual = th.fit_three_circle(X)
     assert circle.tolist() == [0, 1, 2]
     np.testing.assert_allclose(angle, [0.3, 1.0, 4.0], atol=0.01)
@@ -71,7 +75,10 @@ def test_three_circle_fit_puts_a_klein_bottle_point_off_the_model():
 
 def _edge_model(keras, kernel):
     model = keras.Sequential(
-        [keras.Input((12, 12, 1)), keras.layers.Conv2D(1, 3, activation="relu", name="edge", use_bias=False)]
+        [
+            keras.Input((12, 12, 1)),
+            keras.layers.Conv2D(1, 3, activation="relu", name="edge", use_bias=False),
+        ]
     )
     model.get_layer("edge").set_weights([kernel[:, :, None, None].astype("float32")])
     return model
@@ -85,7 +92,9 @@ def test_vertical_edge_filter_is_maximized_by_a_vertical_edge():
     assert across > 10 * along  # it changes across columns, not down rows
     assert x[:, 7].mean() > x[:, 5].mean()  # and brightens to the right, like the filter
     horizontal = th.maximize_activation(_edge_model(keras, vertical.T), "edge", [0])[..., 0]
-    assert np.mean(np.diff(horizontal, axis=0) ** 2) > 10 * np.mean(np.diff(horizontal, axis=1) ** 2)
+    assert np.mean(np.diff(horizontal, axis=0) ** 2) > 10 * np.mean(
+        np.diff(horizontal, axis=1) ** 2
+    )
 
 
 def test_maximize_activation_names_a_bad_layer_or_channel():
@@ -115,19 +124,42 @@ def test_train_network_records_the_weights_the_model_had_at_each_snapshot():
         )
 
     r = th.train_network(
-        build, ds, name="tiny", steps=3, batch_size=8, learning_rate=1e-2, snapshots=(0, 1), progress=False
+        build,
+        ds,
+        name="tiny",
+        steps=3,
+        batch_size=8,
+        learning_rate=1e-2,
+        snapshots=(0, 1),
+        progress=False,
     )
     assert sorted(r.snapshots) == [0, 1, 3]
     np.testing.assert_array_equal(r.kernel("conv1"), r.weights[0])  # last snapshot = final weights
     assert not np.array_equal(r.kernel("conv1", 0), r.kernel("conv1", 3))
     keras.utils.set_random_seed(0)
-    np.testing.assert_array_equal(r.kernel("conv1", 0), build().get_weights()[0])  # step 0 = the seeded init
+    np.testing.assert_array_equal(
+        r.kernel("conv1", 0), build().get_weights()[0]
+    )  # step 0 = the seeded init
     again = th.train_network(
-        build, ds, name="tiny", steps=3, batch_size=8, learning_rate=1e-2, snapshots=(0, 1), progress=False
+        build,
+        ds,
+        name="tiny",
+        steps=3,
+        batch_size=8,
+        learning_rate=1e-2,
+        snapshots=(0, 1),
+        progress=False,
     )
     assert again.kernel("conv1", 1).tobytes() == r.kernel("conv1", 1).tobytes()
     assert r.filters("conv1").shape == (4, 25)
     with pytest.raises(ValueError, match="layers"):
         th.train_network(
-            build, ds, name="tiny", steps=1, batch_size=8, layers=("conv7",), use_cache=False, progress=False
+            build,
+            ds,
+            name="tiny",
+            steps=1,
+            batch_size=8,
+            layers=("conv7",),
+            use_cache=False,
+            progress=False,
         )

@@ -63,8 +63,13 @@ def test_shards_ship_with_a_manifest_and_load_with_what_is_missing(tiny, tmp_pat
     run = shipped.load_shipped("tiny", root=root, download=False)
     assert list(run.members) == [0, 2] and run.missing == [(1, 2)] and not run.complete
     assert run.how_to_finish() == "python -m topohelpers.shipped train tiny --shard 1/3"
-    assert run.filters("conv1").shape == (2 * 4, 9) and run.filters("conv2", step=0).shape == (2 * 4 * 2, 9)
-    assert not np.array_equal(run.filters("conv1", step=0), run.filters("conv1"))  # training moved them
+    assert run.filters("conv1").shape == (2 * 4, 9) and run.filters("conv2", step=0).shape == (
+        2 * 4 * 2,
+        9,
+    )
+    assert not np.array_equal(
+        run.filters("conv1", step=0), run.filters("conv1")
+    )  # training moved them
     assert run.loss.shape == (0, 2) and sorted(run.full) == [0, 2]  # 12 steps < one window
 
 
@@ -72,13 +77,20 @@ def test_shipped_members_are_the_members_of_the_whole_run(tiny, tmp_path):
     exp, data = tiny
     run = shipped.load_shipped("tiny", root=_ship(tmp_path, data, "1/3"), download=False)
     whole = th.train_ensemble(
-        data, n_members=3, progress=False, **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()}
+        data,
+        n_members=3,
+        progress=False,
+        **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()},
     )
-    np.testing.assert_allclose(run.snapshots[12]["conv1"], whole.snapshots[12]["conv1"][1:2], atol=1e-5)
+    np.testing.assert_allclose(
+        run.snapshots[12]["conv1"], whole.snapshots[12]["conv1"][1:2], atol=1e-5
+    )
     np.testing.assert_allclose(run.test_accuracy, whole.test_accuracy[1:2])
 
 
-def test_verify_passes_then_refuses_a_damaged_file_a_stale_key_and_a_wrong_accuracy(tiny, tmp_path, monkeypatch):
+def test_verify_passes_then_refuses_a_damaged_file_a_stale_key_and_a_wrong_accuracy(
+    tiny, tmp_path, monkeypatch
+):
     exp, data = tiny
     root = _ship(tmp_path, data, "0/3")
     lines = shipped.verify_shipped("tiny", root=root, data=data)
@@ -110,10 +122,18 @@ def test_verify_passes_then_refuses_a_damaged_file_a_stale_key_and_a_wrong_accur
         shipped.EXPERIMENTS,
         "tiny",
         shipped.Experiment(
-            "tiny", exp.chapter, exp.what, exp.n_members, {**exp.train, "steps": 13}, exp.n_shards, exp.full_members
+            "tiny",
+            exp.chapter,
+            exp.what,
+            exp.n_members,
+            {**exp.train, "steps": 13},
+            exp.n_shards,
+            exp.full_members,
         ),
     )
-    with pytest.raises(shipped.ShippedWeightsError, match=r"another configuration .*steps.*--members 0:1"):
+    with pytest.raises(
+        shipped.ShippedWeightsError, match=r"another configuration .*steps.*--members 0:1"
+    ):
         shipped.verify_shipped("tiny", root=root, data=data)
 
 
@@ -149,9 +169,12 @@ def test_the_repository_s_shipped_shards_verify(monkeypatch):
     root = Path(__file__).resolve().parents[1] / "artifacts" / "paper"
     names = [n for n in shipped.EXPERIMENTS if (root / n / "manifest.json").exists()]
     if not names:
-        pytest.skip("no shard is shipped yet (python -m topohelpers.shipped list says what to train)")
+        pytest.skip(
+            "no shard is shipped yet (python -m topohelpers.shipped list says what to train)"
+        )
     monkeypatch.setenv(
-        "TOPO_CACHE", os.environ.get("TOPO_TEST_DATA_CACHE", str(Path.home() / ".cache" / "topohelpers"))
+        "TOPO_CACHE",
+        os.environ.get("TOPO_TEST_DATA_CACHE", str(Path.home() / ".cache" / "topohelpers")),
     )
     data = th.load_mnist(verbose=False)  # the data cache only: the official test set
     for name in names:
@@ -170,14 +193,18 @@ def test_what_is_missing_is_said_in_the_experiment_s_own_shards_where_they_fit()
     ]
 
 
-def test_outside_the_checkout_the_files_are_fetched_from_the_repository_and_hash_checked(tiny, tmp_path, monkeypatch):
+def test_outside_the_checkout_the_files_are_fetched_from_the_repository_and_hash_checked(
+    tiny, tmp_path, monkeypatch
+):
     exp, data = tiny
     repo = _ship(tmp_path, data, "1/3")  # what the repository's raw URL serves
     monkeypatch.setattr(shipped, "RAW_URL", repo.as_uri())
     here = tmp_path / "colab"  # an installed package: no artifacts beside it
     run = shipped.load_shipped("tiny", root=here)
     assert list(run.members) == [1] and (here / "tiny" / "members-001-002.npz").exists()
-    arrays = th.load_arrays(repo / "tiny" / "members-001-002.npz")  # the served file changes, not its manifest
+    arrays = th.load_arrays(
+        repo / "tiny" / "members-001-002.npz"
+    )  # the served file changes, not its manifest
     arrays["test_accuracy"] = arrays["test_accuracy"] + 0.1
     th.save_arrays(repo / "tiny" / "members-001-002.npz", arrays)
     (here / "tiny" / "members-001-002.npz").unlink()

@@ -50,7 +50,9 @@ def _train(ens, batches):
 
 def _batches(data, n_members, steps, batch_size=8):
     """Keras-layout batches (B, h, w, N·c), (B, N) from the engine's own streams and gather."""
-    streams = th.BatchStreams(len(data.x_train), batch_size=batch_size, members=range(n_members), seed=0)
+    streams = th.BatchStreams(
+        len(data.x_train), batch_size=batch_size, members=range(n_members), seed=0
+    )
     held = (data.x_train[..., None], data.y_train.astype(np.int32))
     return [
         tuple(keras.ops.convert_to_numpy(a) for a in loop._gather(held, (idx,), "ensemble"))
@@ -94,7 +96,9 @@ def test_members_see_different_batch_orders_and_every_image_once_per_epoch(tiny_
 
 def test_a_stream_depends_on_the_member_and_step_alone():
     whole = th.BatchStreams(100, batch_size=7, members=range(4), seed=3).indices(0, 40)
-    part = th.BatchStreams(100, batch_size=7, members=[2, 3], seed=3).indices(25, 15)  # later start, a shard
+    part = th.BatchStreams(100, batch_size=7, members=[2, 3], seed=3).indices(
+        25, 15
+    )  # later start, a shard
     np.testing.assert_array_equal(whole[25:, 2:], part)
 
 
@@ -120,7 +124,9 @@ def test_training_one_members_data_does_not_move_another_members_weights(tiny_da
     b = _train(th.EnsembleM(SIZES, 3, strategy=strategy, seed=0), altered)
     assert not np.allclose(a[0][0], b[0][0])  # member 0 did learn differently
     for wa, wb in zip(a, b):
-        np.testing.assert_allclose(wa[1:], wb[1:], rtol=0, atol=1e-6)  # members 1 and 2 did not move
+        np.testing.assert_allclose(
+            wa[1:], wb[1:], rtol=0, atol=1e-6
+        )  # members 1 and 2 did not move
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -143,7 +149,14 @@ def test_dropped_blocks_match_too(sizes):
 
 def test_both_layouts_train_the_same_networks(tiny_data):
     kw = dict(
-        sizes=SIZES, n_members=3, steps=7, batch_size=8, snapshots=(0, 3, 7), chunk=4, use_cache=False, progress=False
+        sizes=SIZES,
+        n_members=3,
+        steps=7,
+        batch_size=8,
+        snapshots=(0, 3, 7),
+        chunk=4,
+        use_cache=False,
+        progress=False,
     )
     a = th.train_ensemble(tiny_data, strategy="branches", **kw)
     b = th.train_ensemble(tiny_data, strategy="grouped", **kw)
@@ -187,7 +200,10 @@ def test_a_shard_trains_exactly_the_members_of_the_full_run(tiny_data, strategy)
         progress=False,
     )
     full = th.train_ensemble(tiny_data, **kw)
-    shards = [th.train_ensemble(tiny_data, members=(2, 4), **kw), th.train_ensemble(tiny_data, members=(0, 2), **kw)]
+    shards = [
+        th.train_ensemble(tiny_data, members=(2, 4), **kw),
+        th.train_ensemble(tiny_data, members=(0, 2), **kw),
+    ]
     assert list(shards[0].members) == [2, 3] and "members 2–3 of 4" in repr(shards[0])
     for wf, ws in zip(full.weights, shards[0].weights):
         np.testing.assert_allclose(wf[2:], ws, **TIGHT)
@@ -202,7 +218,15 @@ def test_a_shard_trains_exactly_the_members_of_the_full_run(tiny_data, strategy)
 
 def test_a_shard_keeps_its_own_members_fixed_first_layer(tiny_data):
     K = np.random.default_rng(5).normal(size=(4, 3, 3, 1, 4)).astype(np.float32)  # one per member
-    kw = dict(sizes=SIZES, n_members=4, steps=2, batch_size=8, fixed_conv1=K, use_cache=False, progress=False)
+    kw = dict(
+        sizes=SIZES,
+        n_members=4,
+        steps=2,
+        batch_size=8,
+        fixed_conv1=K,
+        use_cache=False,
+        progress=False,
+    )
     shard = th.train_ensemble(tiny_data, members=(1, 3), **kw)
     np.testing.assert_array_equal(shard.kernels("conv1"), K[1:3])
     with pytest.raises(ValueError, match="fixed_conv1 holds 4"):
@@ -211,7 +235,10 @@ def test_a_shard_keeps_its_own_members_fixed_first_layer(tiny_data):
 
 def test_shards_of_different_runs_or_with_a_gap_do_not_merge(tiny_data):
     kw = dict(sizes=SIZES, n_members=4, steps=2, batch_size=8, use_cache=False, progress=False)
-    a, c = th.train_ensemble(tiny_data, members=(0, 1), **kw), th.train_ensemble(tiny_data, members=(2, 4), **kw)
+    a, c = (
+        th.train_ensemble(tiny_data, members=(0, 1), **kw),
+        th.train_ensemble(tiny_data, members=(2, 4), **kw),
+    )
     with pytest.raises(ValueError, match="do not meet"):
         th.merge_shards([a, c])
     other = th.train_ensemble(tiny_data, members=(1, 2), **{**kw, "learning_rate": 1e-2})
@@ -220,9 +247,18 @@ def test_shards_of_different_runs_or_with_a_gap_do_not_merge(tiny_data):
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_data, strategy, monkeypatch):
+def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(
+    tiny_data, strategy, monkeypatch
+):
     kw = dict(
-        sizes=SIZES, n_members=2, steps=8, batch_size=8, snapshots=(0, 2, 8), strategy=strategy, chunk=2, progress=False
+        sizes=SIZES,
+        n_members=2,
+        steps=8,
+        batch_size=8,
+        snapshots=(0, 2, 8),
+        strategy=strategy,
+        chunk=2,
+        progress=False,
     )
     straight = th.train_ensemble(tiny_data, use_cache=False, **kw)
     real = th.BatchStreams.indices
@@ -249,7 +285,13 @@ def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_
 def test_bfloat16_reaches_the_float32_accuracy(digits):
     # stated tolerance: mean test accuracy of 4 members within 3 points after the same 300 steps
     kw = dict(
-        sizes=(16, 8, 32), n_members=4, steps=300, batch_size=32, learning_rate=3e-3, use_cache=False, progress=False
+        sizes=(16, 8, 32),
+        n_members=4,
+        steps=300,
+        batch_size=32,
+        learning_rate=3e-3,
+        use_cache=False,
+        progress=False,
     )
     f32 = th.train_ensemble(digits, **kw)
     bf16 = th.train_ensemble(digits, precision="mixed_bfloat16", **kw)
@@ -259,32 +301,51 @@ def test_bfloat16_reaches_the_float32_accuracy(digits):
 
 
 def test_a_loss_that_is_not_finite_stops_the_run_and_caches_nothing(tiny_data):
-    # one NaN image poisons the weights; on some CPUs the loss stays log 10 all the same (oneDNN's ReLU maps NaN to
-    # 0 and the cross-entropy clips), so the loop checks the weights as well as the loss
+    # one NaN image poisons the weights; on some CPUs the loss stays log 10 all the same (oneDNN's
+    # ReLU maps NaN to 0 and the cross-entropy clips), so the loop checks the weights as well as
+    # the loss
     x = tiny_data.x_train.copy()
     x[5] = np.nan
     bad = Dataset(x, tiny_data.y_train, tiny_data.x_test, tiny_data.y_test, "images with a NaN")
     with pytest.raises(th.TrainingDiverged, match="learning_rate"):
-        th.train_ensemble(bad, sizes=SIZES, n_members=2, steps=30, batch_size=8, chunk=4, progress=False)
+        th.train_ensemble(
+            bad, sizes=SIZES, n_members=2, steps=30, batch_size=8, chunk=4, progress=False
+        )
     assert not list(th.cache_dir().glob("*.npz"))
 
 
 def test_snapshots_load_back_bit_identical_from_the_cache(tiny_data):
-    kw = dict(sizes=SIZES, n_members=2, steps=3, batch_size=8, snapshots=(0, 2, 3), strategy="branches", progress=False)
+    kw = dict(
+        sizes=SIZES,
+        n_members=2,
+        steps=3,
+        batch_size=8,
+        snapshots=(0, 2, 3),
+        strategy="branches",
+        progress=False,
+    )
     first = th.train_ensemble(tiny_data, **kw)
     again = th.train_ensemble(tiny_data, **kw)  # from the cache: no training
     for step in (0, 2, 3):
         a, b = first.kernels("conv1", step), again.kernels("conv1", step)
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
     assert all(x.tobytes() == y.tobytes() for x, y in zip(first.weights, again.weights))
-    assert not np.array_equal(first.kernels("conv1", 0), first.kernels("conv1", 3))  # training moved them
+    assert not np.array_equal(
+        first.kernels("conv1", 0), first.kernels("conv1", 3)
+    )  # training moved them
     np.testing.assert_array_equal(first.kernels("conv1"), first.kernels("conv1", 3))
     assert first.filters("conv2").shape == (2 * 4 * 3, 9)
 
 
 def test_member_model_reproduces_the_recorded_accuracy(tiny_data):
     r = th.train_ensemble(
-        tiny_data, sizes=SIZES, n_members=2, steps=2, batch_size=8, strategy="grouped", progress=False
+        tiny_data,
+        sizes=SIZES,
+        n_members=2,
+        steps=2,
+        batch_size=8,
+        strategy="grouped",
+        progress=False,
     )
     pred = r.member_model(1).predict(tiny_data.x_test[..., None], verbose=0).argmax(-1)
     assert np.mean(pred == tiny_data.y_test) == pytest.approx(r.test_accuracy[1])
@@ -316,7 +377,15 @@ def test_member_model_reproduces_the_recorded_accuracy(tiny_data):
     ],
 )
 def test_train_ensemble_rejects_bad_arguments(tiny_data, kwargs, word, strategy):
-    args = dict(sizes=SIZES, n_members=2, steps=2, batch_size=8, strategy=strategy, use_cache=False, progress=False)
+    args = dict(
+        sizes=SIZES,
+        n_members=2,
+        steps=2,
+        batch_size=8,
+        strategy=strategy,
+        use_cache=False,
+        progress=False,
+    )
     with pytest.raises(ValueError, match=word):
         th.train_ensemble(tiny_data, **{**args, **kwargs})
 

@@ -48,19 +48,26 @@ def test_spatial_filters_reject_wrong_shapes(shape):
 
 
 def test_ideal_filters_are_mean_zero_and_unit_norm():
-    for F in (th.primary_filter(np.linspace(0, 6, 7)), th.klein_filter(np.r_[0.3, 1.0], np.r_[0.5, 2.0])):
+    for F in (
+        th.primary_filter(np.linspace(0, 6, 7)),
+        th.klein_filter(np.r_[0.3, 1.0], np.r_[0.5, 2.0]),
+    ):
         np.testing.assert_allclose(F.sum(axis=1), 0, atol=1e-12)
         np.testing.assert_allclose(np.linalg.norm(F, axis=1), 1)
 
 
 def test_primary_circle_is_the_klein_bottle_at_phi_half_pi():
     theta = np.linspace(0, 3, 5)
-    np.testing.assert_allclose(th.klein_filter(theta, np.pi / 2), th.primary_filter(theta), atol=1e-12)
+    np.testing.assert_allclose(
+        th.klein_filter(theta, np.pi / 2), th.primary_filter(theta), atol=1e-12
+    )
 
 
 def test_klein_bottle_identification_theta_plus_pi_is_phi_minus():
     theta, phi = np.r_[0.2, 1.1], np.r_[0.7, 2.5]
-    np.testing.assert_allclose(th.klein_filter(theta + np.pi, phi), th.klein_filter(theta, -phi), atol=1e-12)
+    np.testing.assert_allclose(
+        th.klein_filter(theta + np.pi, phi), th.klein_filter(theta, -phi), atol=1e-12
+    )
 
 
 def test_angle_fit_recovers_angles_and_rejects_non_edges():

@@ -33,7 +33,11 @@ def wheel(tmp_path_factory):
 
 
 def test_the_wheel_holds_every_module_of_the_source_tree(wheel):
-    source = {p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
+    source = {
+        p.relative_to(ROOT).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     with zipfile.ZipFile(wheel) as z:
         shipped = {n for n in z.namelist() if n.endswith(".py")}
     assert source - shipped == set(), f"missing from the wheel: {sorted(source - shipped)}"
@@ -42,7 +46,17 @@ def test_the_wheel_holds_every_module_of_the_source_tree(wheel):
 def test_installed_from_the_wheel_every_wing_and_every_th_name_imports(wheel, tmp_path):
     site = tmp_path / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(site), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -53,7 +67,8 @@ def test_installed_from_the_wheel_every_wing_and_every_th_name_imports(wheel, tm
         import importlib, pkgutil, sys
         from pathlib import Path
         import topohelpers as th
-        assert Path(th.__file__).is_relative_to({str(site)!r}), th.__file__  # the wheel's copy, not the checkout
+        # the wheel's copy, not the checkout
+        assert Path(th.__file__).is_relative_to({str(site)!r}), th.__file__
         modules = [m.name for m in pkgutil.walk_packages(th.__path__, "topohelpers.")]
         for name in modules:
             importlib.import_module(name)
@@ -66,9 +81,19 @@ def test_installed_from_the_wheel_every_wing_and_every_th_name_imports(wheel, tm
     )
     # run outside the checkout, with the wheel's copy first on the path (the editable install of the
     # development environment comes later on sys.path and must not be the one imported)
-    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "KERAS_BACKEND": "tensorflow", "HOME": str(tmp_path)}
+    env = {
+        "PYTHONPATH": str(site),
+        "PATH": "/usr/bin:/bin",
+        "KERAS_BACKEND": "tensorflow",
+        "HOME": str(tmp_path),
+    }
     run = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     imported = set(run.stdout.split())

@@ -9,7 +9,8 @@ numpy out, in four wings, each layer importing only the ones before it:
   input-gradient probes;
 - :mod:`~topohelpers.clouds`: weights and patches as point clouds, the density filtration, ideal
   filters (numpy only);
-- :mod:`~topohelpers.topology`: persistence, Mapper, learning graphs, graph persistence (numpy only);
+- :mod:`~topohelpers.topology`: persistence, Mapper, learning graphs, graph persistence (numpy
+  only);
 
 beside the book's plumbing: ``profile`` (scale), ``cache``, ``checks`` (argument checks),
 ``rules`` (the pass rules), ``analysis`` (a filter cloud's report), ``reportcard``, ``plotting``
@@ -25,6 +26,7 @@ from .analysis import CloudReport, analyze_filters, vanishing
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .clouds import (
     circle_filters,
+    cloud_k,
     d_norm,
     dct_basis,
     dense_vectors,
@@ -158,7 +160,9 @@ from .topology import (
 )
 
 __all__ = sorted(
-    name for name, value in globals().items() if not name.startswith("_") and not isinstance(value, _types.ModuleType)
+    name
+    for name, value in globals().items()
+    if not name.startswith("_") and not isinstance(value, _types.ModuleType)
 )
 """Every ``th.`` name. The wings and the plumbing modules (``th.nets``, ``th.rules`` …) are
 attributes, not star-exported."""

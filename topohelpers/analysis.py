@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import positive_number
-from .clouds.filtration import density_filtration
+from .clouds.filtration import cloud_k, density_filtration
 from .clouds.ideal import fit_klein_bottle, fit_primary_circle, fit_three_circle
 from .clouds.weights import normalize
 from .rules import GAP, LONG_BAR, Bars
@@ -21,7 +21,8 @@ from .topology.mapper import Mapper
 from .topology.persistence import Persistence, rips
 
 NEAR = 0.5
-"""Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal filter)."""
+"""Residual under which a filter counts as *on* an ideal model (≈ 29° from its nearest ideal
+filter)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -86,7 +87,10 @@ class CloudReport:
         }
         if self.mapper is not None:
             out.update(
-                {"Mapper loops": self.mapper.summary_.n_loops, "Mapper components": self.mapper.summary_.n_components}
+                {
+                    "Mapper loops": self.mapper.summary_.n_loops,
+                    "Mapper components": self.mapper.summary_.n_components,
+                }
             )
         return out
 
@@ -126,6 +130,8 @@ def analyze_filters(
     clear_gap: float = GAP,
     method: str = "auto",
     drop_vanishing: bool = False,
+    k_scale: str = "given",
+    n_paper: int | None = None,
 ) -> CloudReport:
     """Normalize the spatial filters ``F`` (n, h·w), keep p(k, p) of them (``k=p=None``: all),
     and measure the rest: Rips persistence up to H1 (``n_landmarks`` landmarks when larger),
@@ -133,6 +139,8 @@ def analyze_filters(
     residual of every kept filter to the primary circle, the three-circle model and the Klein
     bottle. ``drop_vanishing=True`` first removes the filters of :func:`vanishing` (their
     number is reported as ``n_dropped``); otherwise a constant filter is an error.
+    ``k_scale`` (with ``n_paper``) fits a paper's ``k`` to the cloud that is left, as
+    :func:`~topohelpers.clouds.filtration.cloud_k` says; the report's ``k`` is the one used.
 
     Examples
     --------
@@ -149,10 +157,26 @@ def analyze_filters(
         F = F[~dead]
     X = normalize(F)
     if (k is None) != (p is None):
-        raise ValueError("give both k and p for a density filtration, or neither to keep every filter.")
+        raise ValueError(
+            "give both k and p for a density filtration, or neither to keep every filter."
+        )
+    if k is not None:
+        k = cloud_k(k, len(X), k_scale=k_scale, n_paper=n_paper)
     core = X if k is None else density_filtration(X, k=k, p=p, method=method)
     pers = rips(core, n_landmarks=n_landmarks if n_landmarks and len(core) > n_landmarks else None)
     graph = Mapper(resolution=resolution, gain=gain).fit(core) if mapper else None
     _, primary = fit_primary_circle(core)
     _, _, klein = fit_klein_bottle(core)
-    return CloudReport(core, k, p, len(X), pers, graph, primary, klein, fit_three_circle(core), clear_gap, n_dropped)
+    return CloudReport(
+        core,
+        k,
+        p,
+        len(X),
+        pers,
+        graph,
+        primary,
+        klein,
+        fit_three_circle(core),
+        clear_gap,
+        n_dropped,
+    )

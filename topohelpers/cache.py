@@ -40,7 +40,9 @@ def config_key(config: dict) -> str:
     try:
         text = json.dumps({"config": config, "topohelpers": __version__}, sort_keys=True)
     except TypeError as err:
-        raise ValueError(f"config must hold only JSON values (str, int, float, list, dict): {err}") from err
+        raise ValueError(
+            f"config must hold only JSON values (str, int, float, list, dict): {err}"
+        ) from err
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -63,7 +65,9 @@ def save_arrays(path, arrays: dict) -> Path:
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for name, a in arrays.items():
         if a.dtype == object:
-            raise ValueError(f"array {name!r} has dtype object: the cache stores numeric arrays only.")
+            raise ValueError(
+                f"array {name!r} has dtype object: the cache stores numeric arrays only."
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
     try:
@@ -84,9 +88,12 @@ def load_arrays(path) -> dict:
             arrays = {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise
-    except Exception as err:  # a damaged zip can raise almost anything (BadZipFile, NotImplementedError, ...)
+    except (
+        Exception
+    ) as err:  # a damaged zip can raise almost anything (BadZipFile, NotImplementedError, ...)
         raise ValueError(
-            f"cache file {path} is unreadable ({type(err).__name__}: {err}): delete it to recompute."
+            f"cache file {path} is unreadable ({type(err).__name__}: {err}): "
+            "delete it to recompute."
         ) from err
     stored = arrays.pop(_CHECKSUM, None)
     if stored is None or not np.array_equal(stored, _digest(arrays)):
@@ -123,8 +130,8 @@ def cached(config: dict, compute, *, name: str = "artifact", folder=None) -> dic
         import warnings
 
         warnings.warn(
-            f"the cache folder {folder} is not writable ({type(err).__name__}: {err}); the result is "
-            f"not kept: set ${ENV_VAR} to a writable folder.",
+            f"the cache folder {folder} is not writable ({type(err).__name__}: {err}); "
+            f"the result is not kept: set ${ENV_VAR} to a writable folder.",
             stacklevel=2,
         )
         return {k: np.asarray(v) for k, v in arrays.items()}

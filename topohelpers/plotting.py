@@ -27,7 +27,9 @@ def _square(F, image_shape):
     return F.reshape(len(F), *image_shape)
 
 
-def plot_filters(F, *, image_shape=None, ncols: int = 8, titles=None, title=None, axes=None, cmap="gray"):
+def plot_filters(
+    F, *, image_shape=None, ncols: int = 8, titles=None, title=None, axes=None, cmap="gray"
+):
     """Draw filters (rows of ``F``) as small gray images, each scaled symmetrically about 0.
 
     ``titles`` label each filter, ``title`` the whole figure. Returns the array of axes.
@@ -72,21 +74,27 @@ def plot_barcode(pers: Persistence, *, dims=(0, 1), max_bars: int = 40, axes=Non
     if axes is None:
         _, axes = plt.subplots(1, len(dims), figsize=(4 * len(dims), 3), squeeze=False)
     axes = np.asarray(axes).ravel()
-    finite = np.concatenate([d[np.isfinite(d[:, 1]), 1] for d in pers.dgms if len(d)] or [np.ones(1)])
+    finite = np.concatenate(
+        [d[np.isfinite(d[:, 1]), 1] for d in pers.dgms if len(d)] or [np.ones(1)]
+    )
     right = 1.1 * finite.max() if len(finite) else 1.0
     for ax, dim in zip(axes, dims):
         d = pers.dgms[dim]
         order = np.argsort(-(d[:, 1] - d[:, 0]), kind="stable")[:max_bars]
         for row, (b, e) in enumerate(d[order][::-1]):
             inf = not np.isfinite(e)
-            ax.plot([b, right if inf else e], [row, row], lw=2.5, color=f"C{dim}", solid_capstyle="butt")
+            ax.plot(
+                [b, right if inf else e], [row, row], lw=2.5, color=f"C{dim}", solid_capstyle="butt"
+            )
             if inf:
                 ax.plot(right, row, ">", color=f"C{dim}", ms=5)
         ax.set_yticks([])
         ax.set_xlim(0, right * 1.03)
         ax.set_xlabel("scale")
         shown = f", {len(order)} longest" if len(d) > len(order) else ""
-        ax.set_title(f"H{dim}: {len(d)} bars{shown}" if title is None else f"{title} — H{dim}", fontsize=10)
+        ax.set_title(
+            f"H{dim}: {len(d)} bars{shown}" if title is None else f"{title} — H{dim}", fontsize=10
+        )
     return axes
 
 
@@ -163,7 +171,9 @@ def plot_mapper(
             i = nodes.index(node)
             img = _square(means[node], image_shape)[0]
             v = np.abs(img).max() or 1.0
-            box = OffsetImage(img, zoom=max(12 / img.shape[0], 1), cmap="gray", norm=plt.Normalize(-v, v))
+            box = OffsetImage(
+                img, zoom=max(12 / img.shape[0], 1), cmap="gray", norm=plt.Normalize(-v, v)
+            )
             direction = (xy[i] - centre) / (np.linalg.norm(xy[i] - centre) or 1)
             ab = AnnotationBbox(
                 box,
@@ -210,7 +220,8 @@ def mapper_html(mapper, X, *, image_shape=None, title="Mapper graph") -> str:
         raise ValueError(f"X has {len(imgs)} rows but the Mapper was fitted on {mapper.n_points_}.")
     tips = np.array(
         [
-            f'<img src="{_png_data_uri(im)}" width="24" height="24" style="image-rendering:pixelated;margin:1px">'
+            f'<img src="{_png_data_uri(im)}" width="24" height="24" '
+            'style="image-rendering:pixelated;margin:1px">'
             for im in imgs
         ]
     )
@@ -236,7 +247,17 @@ def show_html(page: str, *, height: int = 620):
 
 
 def plot_grid(
-    values, xticklabels, yticklabels, *, ax=None, xlabel="", ylabel="", title="", marks=None, fmt=".1f", cmap="viridis"
+    values,
+    xticklabels,
+    yticklabels,
+    *,
+    ax=None,
+    xlabel="",
+    ylabel="",
+    title="",
+    marks=None,
+    fmt=".1f",
+    cmap="viridis",
 ):
     """A parameter grid as an annotated heat map (rows = y, columns = x); cells where ``marks``
     is True are outlined. Used for the stability sweeps."""
@@ -244,7 +265,9 @@ def plot_grid(
 
     values = np.asarray(values, dtype=float)
     if values.shape != (len(yticklabels), len(xticklabels)):
-        raise ValueError(f"values has shape {values.shape}, labels give {(len(yticklabels), len(xticklabels))}.")
+        raise ValueError(
+            f"values has shape {values.shape}, labels give {(len(yticklabels), len(xticklabels))}."
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(1 + 0.9 * values.shape[1], 1 + 0.6 * values.shape[0]))
     finite = np.where(np.isfinite(values), values, np.nan)
@@ -252,7 +275,15 @@ def plot_grid(
     top = np.nanmax(finite) if np.isfinite(finite).any() else 1
     for (i, j), v in np.ndenumerate(values):
         text = "∞" if np.isinf(v) else format(int(v) if fmt == "d" else v, fmt)
-        ax.text(j, i, text, ha="center", va="center", color="white" if v < 0.6 * top else "black", fontsize=9)
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            color="white" if v < 0.6 * top else "black",
+            fontsize=9,
+        )
         if marks is not None and np.asarray(marks)[i, j]:
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
     ax.set_xticks(range(len(xticklabels)), [str(x) for x in xticklabels])
@@ -272,7 +303,10 @@ def trajectories_3d(points, step, neuron, *, title="", max_neurons: int = 100) -
 
     points, step, neuron = np.asarray(points), np.asarray(step), np.asarray(neuron)
     if not (len(points) == len(step) == len(neuron)):
-        raise ValueError(f"points, step and neuron must have one row each: {len(points)}, {len(step)}, {len(neuron)}.")
+        raise ValueError(
+            "points, step and neuron must have one row each: "
+            f"{len(points)}, {len(step)}, {len(neuron)}."
+        )
     xyz = PCA(n_components=3).fit_transform(points)
     fig = go.Figure()
     for i in np.unique(neuron)[:max_neurons]:
@@ -286,7 +320,9 @@ def trajectories_3d(points, step, neuron, *, title="", max_neurons: int = 100) -
                 z=p[:, 2],
                 mode="lines+markers",
                 showlegend=False,
-                marker=dict(size=1.5, color=s, colorscale="Viridis", cmin=step.min(), cmax=step.max()),
+                marker=dict(
+                    size=1.5, color=s, colorscale="Viridis", cmin=step.min(), cmax=step.max()
+                ),
                 line=dict(width=1, color="rgba(80,80,80,0.3)"),
                 name=f"neuron {i}",
             )

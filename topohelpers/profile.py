@@ -29,7 +29,9 @@ def profile() -> str:
     """
     name = os.environ.get(ENV_VAR, DEFAULT).strip().lower() or DEFAULT
     if name not in PROFILES:
-        raise ValueError(f"${ENV_VAR}={name!r} is not a profile: set it to one of {', '.join(PROFILES)}.")
+        raise ValueError(
+            f"${ENV_VAR}={name!r} is not a profile: set it to one of {', '.join(PROFILES)}."
+        )
     return name
 
 

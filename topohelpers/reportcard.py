@@ -32,7 +32,12 @@ from .rules import UNLIKE, Rule
 ENV_VAR = "TOPO_REPORTCARDS"
 VERDICTS = ("reproduced", "not reproduced", "not comparable", "not run")
 FINDINGS = VERDICTS[:2]
-COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#cf222e", "not comparable": "#9a6700", "not run": "#57606a"}
+COLOURS = {
+    "reproduced": "#1a7f37",
+    "not reproduced": "#cf222e",
+    "not comparable": "#9a6700",
+    "not run": "#57606a",
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,11 @@ def show(value) -> str:
         return "—"
     if hasattr(value, "lifetimes"):
         lt = [x for x in value.lifetimes[1] if np.isfinite(x)][:4]
-        return "H1 " + ", ".join(f"{x:.2f}" for x in lt) + (" …" if len(value.lifetimes[1]) > 4 else "")
+        return (
+            "H1 "
+            + ", ".join(f"{x:.2f}" for x in lt)
+            + (" …" if len(value.lifetimes[1]) > 4 else "")
+        )
     if hasattr(value, "loops") and hasattr(value, "components"):
         return f"loops {list(map(int, value.loops))}, components {list(map(int, value.components))}"
     if isinstance(value, (float, np.floating)):
@@ -92,7 +101,8 @@ def reportcard_dir() -> Path:
 
 
 SHIPPED = "paper (shipped weights)"
-"""The profile of rows measured on networks trained at the paper's scale and shipped with the book."""
+"""The profile of rows measured on networks trained at the paper's scale and shipped with the
+book."""
 
 
 class ReportCard:
@@ -102,11 +112,13 @@ class ReportCard:
     --------
     >>> from topohelpers.rules import Bars
     >>> card = ReportCard("ch01", profile="smoke")
-    >>> card.record("one long H1 bar", rule=Bars(count=1), published="1 bar", ours=[1.3, 0.2], null=[0.3, 0.25])
+    >>> card.record("one long H1 bar", rule=Bars(count=1), published="1 bar",
+    ...             ours=[1.3, 0.2], null=[0.3, 0.25])
     >>> card.rows[0].verdict
     'reproduced'
-    >>> card.record("the same at a tenth of the scale", rule=Bars(count=1), published="1 bar", ours=[0.3],
-    ...             null=[0.3, 0.25], unlike_paper={"scale": "10 networks (paper 100)"})
+    >>> card.record("the same at a tenth of the scale", rule=Bars(count=1), published="1 bar",
+    ...             ours=[0.3], null=[0.3, 0.25],
+    ...             unlike_paper={"scale": "10 networks (paper 100)"})
     >>> card.rows[1].verdict, card.rows[1].rule_holds
     ('not comparable', False)
     """
@@ -116,7 +128,8 @@ class ReportCard:
             raise ValueError(f"chapter must be a short name without '/', got {chapter!r}.")
         if profile is not None and profile not in PROFILES + (SHIPPED,):
             raise ValueError(
-                f"profile must be one of {PROFILES + (SHIPPED,)} (or None: the active profile), got {profile!r}."
+                f"profile must be one of {PROFILES + (SHIPPED,)} (or None: the active profile), "
+                f"got {profile!r}."
             )
         self.chapter = chapter
         self.profile = profile or active_profile()
@@ -146,12 +159,16 @@ class ReportCard:
         paper's (keys in :data:`topohelpers.rules.UNLIKE`: scale, stand-in data, other
         weights, other method) to the difference in words; any entry makes the row *not
         comparable*. ``variant`` labels a row that uses the book's variant rather than the
-        paper's method (it is then also not comparable: give ``unlike_paper={"other method": ...}``).
-        ``ours_text``/``null_text`` replace the default short text of the values. The row is
-        appended to ``rows``.
+        paper's method (it is then also not comparable: give
+        ``unlike_paper={"other method": ...}``). ``ours_text``/``null_text`` replace the default
+        short text of the values. The row is appended to ``rows``.
         """
-        if not (callable(getattr(rule, "holds", None)) and isinstance(getattr(rule, "text", None), str)):
-            raise ValueError(f"rule must be a topohelpers.rules.Rule (e.g. Bars(count=1)), got {rule!r}.")
+        if not (
+            callable(getattr(rule, "holds", None)) and isinstance(getattr(rule, "text", None), str)
+        ):
+            raise ValueError(
+                f"rule must be a topohelpers.rules.Rule (e.g. Bars(count=1)), got {rule!r}."
+            )
         unlike = dict(unlike_paper or {})
         bad = [k for k in unlike if k not in UNLIKE]
         if bad:
@@ -159,11 +176,13 @@ class ReportCard:
         unlike = {k: str(v) for k, v in unlike.items() if v}
         if variant and "other method" not in unlike:
             raise ValueError(
-                f"variant {variant!r} differs from the paper's method: say how in unlike_paper={{'other method': ...}}."
+                f"variant {variant!r} differs from the paper's method: "
+                "say how in unlike_paper={'other method': ...}."
             )
         if null is None and not null_note and not isinstance(ours, NotRun):
             raise ValueError(
-                "give null= (the measurement where the claim is false) or null_note= saying why this claim has no null."
+                "give null= (the measurement where the claim is false) or null_note= "
+                "saying why this claim has no null."
             )
         holds = null_holds = None
         if isinstance(ours, NotRun):
@@ -172,7 +191,10 @@ class ReportCard:
             holds = rule.holds(ours)
             null_holds = rule.holds(null) if null is not None else None
             if unlike:
-                verdict, reason = "not comparable", "; ".join(f"{k}: {v}" for k, v in unlike.items())
+                verdict, reason = (
+                    "not comparable",
+                    "; ".join(f"{k}: {v}" for k, v in unlike.items()),
+                )
             elif holds and not null_holds:
                 verdict, reason = "reproduced", ""
             else:
@@ -254,11 +276,20 @@ def load_rows(path) -> list[Row]:
         raw = json.loads(Path(path).read_text())
         rows = [Row(**r) for r in raw]
     except (ValueError, TypeError) as err:
-        old = " (it is in the old pass/fail format)" if "passed" in str(err) or "rule" in str(err) else ""
-        raise ValueError(f"{path} is not a report-card file{old}: {err}. Delete it and rerun its chapter.") from err
+        old = (
+            " (it is in the old pass/fail format)"
+            if "passed" in str(err) or "rule" in str(err)
+            else ""
+        )
+        raise ValueError(
+            f"{path} is not a report-card file{old}: {err}. Delete it and rerun its chapter."
+        ) from err
     bad = [r.verdict for r in rows if r.verdict not in VERDICTS]
     if bad or any(set(r) - names for r in raw):
-        raise ValueError(f"{path} has verdicts {sorted(set(bad))} outside {VERDICTS}: delete it and rerun its chapter.")
+        raise ValueError(
+            f"{path} has verdicts {sorted(set(bad))} outside {VERDICTS}: "
+            "delete it and rerun its chapter."
+        )
     return rows
 
 

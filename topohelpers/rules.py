@@ -30,11 +30,13 @@ LONG_BAR = 0.4
 clouds of a few hundred unit filters make bars up to about 0.3; the ideal primary circle makes
 one of about 1.4."""
 GAP = 2.0
-"""A count of bars *stands out* when its last bar lives at least this many times longer than the next."""
+"""A count of bars *stands out* when its last bar lives at least this many times longer than
+the next."""
 COVER_SHARE = 2 / 3
 """A Mapper shape counts when it appears in at least this share of the covers around the paper's."""
 COVER_STEPS = (0.8, 1.0, 1.25)
-"""The neighbourhood of covers: the paper's resolution and gain each times these factors (3 × 3 covers)."""
+"""The neighbourhood of covers: the paper's resolution and gain each times these factors
+(3 × 3 covers)."""
 ALPHA = 0.05
 """Significance level of comparisons between groups of networks."""
 MIN_SERIES = 10
@@ -43,7 +45,11 @@ MIN_SERIES = 10
 
 def _lifetimes(value, dim):
     """Finite positive lifetimes, longest first, from a Persistence or a 1-D array."""
-    lt = value.lifetimes[dim] if hasattr(value, "lifetimes") else np.asarray(value, dtype=float).ravel()
+    lt = (
+        value.lifetimes[dim]
+        if hasattr(value, "lifetimes")
+        else np.asarray(value, dtype=float).ravel()
+    )
     lt = np.sort(lt[np.isfinite(lt) & (lt > 0)])[::-1]
     return lt
 
@@ -123,7 +129,9 @@ class OverCovers(Rule):
 
     def __post_init__(self):
         if self.what not in ("loops", "components", "branches"):
-            raise ValueError(f"what must be 'loops', 'components' or 'branches', got {self.what!r}.")
+            raise ValueError(
+                f"what must be 'loops', 'components' or 'branches', got {self.what!r}."
+            )
         if self.at_most is not None and self.at_most < self.count:
             raise ValueError(f"at_most ({self.at_most}) must be ≥ count ({self.count}).")
 
@@ -159,7 +167,9 @@ class Tree(Rule):
         return f"one component and no loop in ≥ {self.share:.0%} of the covers around the paper's"
 
     def holds(self, value) -> bool:
-        pairs = np.asarray(value.pairs() if hasattr(value, "pairs") else value, dtype=float).reshape(-1, 2)
+        pairs = np.asarray(
+            value.pairs() if hasattr(value, "pairs") else value, dtype=float
+        ).reshape(-1, 2)
         return bool(np.mean((pairs[:, 0] == 1) & (pairs[:, 1] == 0)) >= self.share)
 
 
@@ -226,7 +236,10 @@ class RiseTogether(Rule):
 
     @property
     def text(self):
-        return f"Spearman ρ of the step-to-step changes ≥ {self.min_rho:g}, on ≥ {self.min_points} points"
+        return (
+            f"Spearman ρ of the step-to-step changes ≥ {self.min_rho:g}, "
+            f"on ≥ {self.min_points} points"
+        )
 
     def holds(self, value) -> bool:
         return bool(rise_together(*value, min_points=self.min_points) >= self.min_rho)
@@ -240,7 +253,9 @@ def rise_together(x, y, *, min_points: int = MIN_SERIES) -> float:
     int_at_least("min_points", min_points, 3, why=" (two changes to correlate)")
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-D series of one length, got shapes {x.shape} and {y.shape}.")
+        raise ValueError(
+            f"x and y must be 1-D series of one length, got shapes {x.shape} and {y.shape}."
+        )
     if len(x) < min_points:
         return float("nan")
     return float(spearmanr(np.diff(x), np.diff(y))[0])

@@ -6,7 +6,8 @@ member ranges of the ensemble that each fit in a few minutes of one GPU, by one 
 
     python -m topohelpers.shipped train mnist-circles --shard 0/5    # anywhere; resumable
     python -m topohelpers.shipped verify                             # hashes, keys, accuracies
-    python -m topohelpers.shipped list                               # what is shipped, what is missing
+    python -m topohelpers.shipped list                               # what is shipped,
+                                                                     # what is missing
 
 Each shard leaves ``artifacts/paper/<experiment>/members-AAA-BBB.npz`` (float32 conv kernels
 of every member at the paper's snapshot steps, each member's test accuracy and loss curve, and
@@ -41,11 +42,15 @@ ENV_VAR = "TOPO_ARTIFACTS"
 RAW_URL = "https://raw.githubusercontent.com/tda-weights/tda-weights-book/main/artifacts/paper"
 FORMAT = 1
 LOSS_EVERY = 100  # the shipped loss curve: each member's mean loss over windows of this many steps
-ACCURACY_TOLERANCE = 0.001  # a shipped member's accuracy, re-evaluated anywhere: within 10 of 10,000 test images
+ACCURACY_TOLERANCE = (
+    0.001  # a shipped member's accuracy, re-evaluated anywhere: within 10 of 10,000 test images
+)
 
 
 _CHECKOUT = Path(__file__).resolve().parents[1]
-_CHECKOUT = _CHECKOUT if (_CHECKOUT / "_toc.yml").exists() else None  # the book's repository, if installed from it
+_CHECKOUT = (
+    _CHECKOUT if (_CHECKOUT / "_toc.yml").exists() else None
+)  # the book's repository, if installed from it
 
 
 class ShippedWeightsError(ValueError):
@@ -74,7 +79,9 @@ class Experiment:
         n = self.n_shards if n is None else positive_int("n", n)
         k = nonnegative_int("k", k)
         if k >= n or n > self.n_members:
-            raise ValueError(f"shard k/n = {k}/{n} is out of range: use 0 <= k < n <= {self.n_members}.")
+            raise ValueError(
+                f"shard k/n = {k}/{n} is out of range: use 0 <= k < n <= {self.n_members}."
+            )
         return (k * self.n_members // n, (k + 1) * self.n_members // n)
 
     def config(self, members, *, precision: str, backend: str, data: dict) -> dict:
@@ -135,7 +142,12 @@ EXPERIMENTS = {
                 (x, y, z),
                 n,
             )
-            for (x, y, z), n in (((64, 0, 64), 5), ((64, 8, 512), 5), ((64, 16, 512), 5), ((256, 32, 512), 10))
+            for (x, y, z), n in (
+                ((64, 0, 64), 5),
+                ((64, 8, 512), 5),
+                ((64, 16, 512), 5),
+                ((256, 32, 512), 10),
+            )
         ),
         _m(
             "report2017-improved",
@@ -170,9 +182,16 @@ def artifacts_dir() -> Path:
 def data_identity(data) -> dict:
     """What the key says of the training data: its name, sizes and a hash of its labels (the
     official MNIST split has one), never where on disk it was found."""
-    h = hashlib.sha256(np.asarray(data.y_train, np.int64).tobytes() + np.asarray(data.y_test, np.int64).tobytes())
+    h = hashlib.sha256(
+        np.asarray(data.y_train, np.int64).tobytes() + np.asarray(data.y_test, np.int64).tobytes()
+    )
     name = data.source.split(" (")[0].split(" — ")[0]
-    return {"name": name, "n_train": len(data.x_train), "n_test": len(data.x_test), "labels": h.hexdigest()[:16]}
+    return {
+        "name": name,
+        "n_train": len(data.x_train),
+        "n_test": len(data.x_test),
+        "labels": h.hexdigest()[:16],
+    }
 
 
 def sha256(path) -> str:
@@ -193,7 +212,8 @@ def _manifest_path(root, name) -> Path:
 
 
 def read_manifest(name: str, root=None) -> dict:
-    """The manifest of one experiment (``{"experiment": ..., "shards": {file: entry}}``); empty if none."""
+    """The manifest of one experiment (``{"experiment": ..., "shards": {file: entry}}``); empty if
+    none."""
     path = _manifest_path(artifacts_dir() if root is None else root, name)
     if not path.exists():
         return {"experiment": name, "format": FORMAT, "shards": {}}
@@ -228,7 +248,9 @@ def _commit() -> str:
             timeout=10,
             cwd=Path(__file__).resolve().parent,
         ).stdout.strip()
-        return out.stdout.strip() + ("+changes" if dirty else "") if out.returncode == 0 else "unknown"
+        return (
+            out.stdout.strip() + ("+changes" if dirty else "") if out.returncode == 0 else "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -248,20 +270,32 @@ def _device() -> str:
 
             gpus = tf.config.list_physical_devices("GPU")
             if gpus:
-                return "gpu: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+                return "gpu: " + tf.config.experimental.get_device_details(gpus[0]).get(
+                    "device_name", "GPU"
+                )
     except Exception:  # a description only: never fail a finished run for it
         pass
     return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def _loss_curve(loss: np.ndarray, every: int = LOSS_EVERY) -> np.ndarray:
-    """(steps, N) -> (steps // every, N): mean over consecutive windows (a partial last window dropped)."""
+    """(steps, N) -> (steps // every, N): mean over consecutive windows (a partial last window
+    dropped)."""
     n = len(loss) // every
-    return loss[: n * every].reshape(n, every, -1).mean(axis=1).astype(np.float32) if n else loss[:0]
+    return (
+        loss[: n * every].reshape(n, every, -1).mean(axis=1).astype(np.float32) if n else loss[:0]
+    )
 
 
 def train_shard(
-    name: str, *, shard=None, members=None, precision: str = "float32", root=None, data=None, progress: bool = True
+    name: str,
+    *,
+    shard=None,
+    members=None,
+    precision: str = "float32",
+    root=None,
+    data=None,
+    progress: bool = True,
 ) -> Path:
     """Train one shard of experiment ``name`` and write its artifact and manifest entry.
 
@@ -280,14 +314,18 @@ def train_shard(
         members = exp.shard(k, n)
     a, b = (int(m) for m in members)
     if not 0 <= a < b <= exp.n_members:
-        raise ValueError(f"members=(a, b) must satisfy 0 <= a < b <= {exp.n_members}, got {members!r}.")
+        raise ValueError(
+            f"members=(a, b) must satisfy 0 <= a < b <= {exp.n_members}, got {members!r}."
+        )
     root = artifacts_dir() if root is None else Path(root)
     manifest = read_manifest(name, root)
     file = shard_name((a, b))
     if file in manifest["shards"] and (root / name / file).exists():
         print(f"{name} {file}: already shipped; delete its manifest entry to retrain.")
         return root / name / file
-    overlap = [f for f, e in manifest["shards"].items() if e["members"][0] < b and a < e["members"][1]]
+    overlap = [
+        f for f, e in manifest["shards"].items() if e["members"][0] < b and a < e["members"][1]
+    ]
     if overlap:
         raise ValueError(
             f"members {a}–{b - 1} overlap the shipped {overlap}: train only what is missing "
@@ -297,7 +335,9 @@ def train_shard(
     import keras
 
     data = load_mnist() if data is None else data
-    config = exp.config((a, b), precision=precision, backend=keras.backend.backend(), data=data_identity(data))
+    config = exp.config(
+        (a, b), precision=precision, backend=keras.backend.backend(), data=data_identity(data)
+    )
     started = time.time()
     run = train_ensemble(
         data,
@@ -368,13 +408,19 @@ def add_shards(folder, *, root=None) -> list:
     added = []
     for file, entry in sorted(incoming["shards"].items()):
         if sha256(folder / file) != entry["sha256"]:
-            raise ShippedWeightsError(f"{folder / file} does not match its manifest's sha256: copy it again.")
+            raise ShippedWeightsError(
+                f"{folder / file} does not match its manifest's sha256: copy it again."
+            )
         a, b = entry["members"]
         overlap = [
-            f for f, e in manifest["shards"].items() if f != file and e["members"][0] < b and a < e["members"][1]
+            f
+            for f, e in manifest["shards"].items()
+            if f != file and e["members"][0] < b and a < e["members"][1]
         ]
         if overlap:
-            raise ShippedWeightsError(f"{file} (members {a}–{b - 1}) overlaps the shipped {overlap}.")
+            raise ShippedWeightsError(
+                f"{file} (members {a}–{b - 1}) overlaps the shipped {overlap}."
+            )
         (root / name).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(folder / file, root / name / file)
         manifest["shards"][file] = entry
@@ -420,7 +466,8 @@ class ShippedRun:
 
     @property
     def data(self) -> list:
-        """The training data of the shipped shards, as :func:`data_identity` gives it (one entry per kind)."""
+        """The training data of the shipped shards, as :func:`data_identity` gives it (one entry
+        per kind)."""
         out = []
         for e in self.shards.values():
             if e["config"]["data"] not in out:
@@ -432,7 +479,11 @@ class ShippedRun:
         """Where the shipped shards were trained, for a report card's source column."""
         seen = sorted(
             {
-                (p["provenance"]["device"], p["provenance"]["backend"], p["provenance"]["precision"])
+                (
+                    p["provenance"]["device"],
+                    p["provenance"]["backend"],
+                    p["provenance"]["precision"],
+                )
                 for p in self.shards.values()
             }
         )
@@ -448,17 +499,24 @@ class ShippedRun:
 
         step = max(self.snapshots) if step is None else step
         if step not in self.snapshots:
-            raise ValueError(f"no snapshot at step={step}: the shipped ones are {sorted(self.snapshots)}.")
+            raise ValueError(
+                f"no snapshot at step={step}: the shipped ones are {sorted(self.snapshots)}."
+            )
         if layer not in self.snapshots[step]:
-            raise ValueError(f"layer={layer!r} was not shipped: choose from {sorted(self.snapshots[step])}.")
+            raise ValueError(
+                f"layer={layer!r} was not shipped: choose from {sorted(self.snapshots[step])}."
+            )
         return np.concatenate([spatial_filters(k) for k in self.snapshots[step][layer]])
 
     def member_model(self, i: int):
-        """Member ``i`` (an ensemble index among ``full``) as a plain Keras model with its shipped weights."""
+        """Member ``i`` (an ensemble index among ``full``) as a plain Keras model with its shipped
+        weights."""
         from .nets.models import build_m
 
         if i not in self.full:
-            raise ValueError(f"member {i} was not shipped with all its weights: choose from {sorted(self.full)}.")
+            raise ValueError(
+                f"member {i} was not shipped with all its weights: choose from {sorted(self.full)}."
+            )
         X, Y, Z = self.experiment.train["sizes"]
         model = build_m(X, Y, Z, kernel_size=self.experiment.train["kernel_size"])
         model.set_weights(self.full[i])
@@ -470,11 +528,16 @@ class ShippedRun:
         lines = []
         for a, b in self.missing:
             while a < b:  # the experiment's own shards where they fit, member ranges for the rest
-                k = next((k for k in range(e.n_shards) if e.shard(k)[0] == a and e.shard(k)[1] <= b), None)
+                k = next(
+                    (k for k in range(e.n_shards) if e.shard(k)[0] == a and e.shard(k)[1] <= b),
+                    None,
+                )
                 end = (
                     e.shard(k)[1]
                     if k is not None
-                    else min([b, *(e.shard(j)[0] for j in range(e.n_shards) if a < e.shard(j)[0] < b)])
+                    else min(
+                        [b, *(e.shard(j)[0] for j in range(e.n_shards) if a < e.shard(j)[0] < b)]
+                    )
                 )
                 lines.append(
                     f"python -m topohelpers.shipped train {e.name} "
@@ -495,21 +558,28 @@ class ShippedRun:
                 f"{e.name} --shard k/{e.n_shards} for k = 0, …, {e.n_shards - 1}"
             )
         return NotRun(
-            f"{e.name} is shipped in part; train the rest with: " + "; ".join(self.how_to_finish().splitlines())
+            f"{e.name} is shipped in part; train the rest with: "
+            + "; ".join(self.how_to_finish().splitlines())
         )
 
     def __repr__(self):
         acc = self.test_accuracy
         missing = ", ".join(f"{a}–{b - 1}" for a, b in self.missing) or "none"
-        stats = f"test accuracy mean {acc.mean():.4f} [{acc.min():.4f}, {acc.max():.4f}]" if len(acc) else "no members"
+        stats = (
+            f"test accuracy mean {acc.mean():.4f} [{acc.min():.4f}, {acc.max():.4f}]"
+            if len(acc)
+            else "no members"
+        )
         return (
-            f"ShippedRun({self.experiment.name}: {self.n_members} of {self.experiment.n_members} networks, "
+            f"ShippedRun({self.experiment.name}: {self.n_members} of "
+            f"{self.experiment.n_members} networks, "
             f"{self.experiment.steps:,} steps; {stats}; missing members: {missing})"
         )
 
 
 def _fetch(name, file, root, expected_sha):
-    """A shipped file from the checkout, else from the repository's raw URL into ``root``; hash-checked."""
+    """A shipped file from the checkout, else from the repository's raw URL into ``root``;
+    hash-checked."""
     path = Path(root) / name / file
     if not path.exists():
         _download(f"{RAW_URL}/{name}/{file}", path, timeout=60)
@@ -532,23 +602,37 @@ def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
     root = artifacts_dir() if root is None else Path(root)
     path = _manifest_path(root, name)
     in_checkout = _CHECKOUT is not None and Path(root).resolve().is_relative_to(_CHECKOUT)
-    if not path.exists() and download and not in_checkout:  # the checkout is the source: nothing to fetch
+    if (
+        not path.exists() and download and not in_checkout
+    ):  # the checkout is the source: nothing to fetch
         try:
             _download(f"{RAW_URL}/{name}/manifest.json", path, timeout=30)
         except OSError as err:
-            print(f"load_shipped: no manifest of {name!r} in {root} and none downloaded ({type(err).__name__}).")
+            print(
+                f"load_shipped: no manifest of {name!r} in {root} and none downloaded "
+                f"({type(err).__name__})."
+            )
     manifest = read_manifest(name, root)
     shards = dict(sorted(manifest["shards"].items(), key=lambda kv: kv[1]["members"][0]))
     parts = [load_arrays(_fetch(name, f, root, e["sha256"])) for f, e in shards.items()]
-    members = np.concatenate([np.arange(*e["members"]) for e in shards.values()] or [np.zeros(0, int)])
+    members = np.concatenate(
+        [np.arange(*e["members"]) for e in shards.values()] or [np.zeros(0, int)]
+    )
     if len(np.unique(members)) != len(members):
-        raise ShippedWeightsError(f"the shards of {name!r} overlap: {[e['members'] for e in shards.values()]}.")
+        raise ShippedWeightsError(
+            f"the shards of {name!r} overlap: {[e['members'] for e in shards.values()]}."
+        )
     from .nets.runs import unpack
 
-    unpacked = [unpack(arrays) for arrays in parts]  # (full members' weights, {step: {layer: kernels}})
+    unpacked = [
+        unpack(arrays) for arrays in parts
+    ]  # (full members' weights, {step: {layer: kernels}})
     snapshots = (
         {
-            step: {layer: np.concatenate([snaps[step][layer] for _, snaps in unpacked]) for layer in table}
+            step: {
+                layer: np.concatenate([snaps[step][layer] for _, snaps in unpacked])
+                for layer in table
+            }
             for step, table in sorted(unpacked[0][1].items())
         }
         if parts
@@ -562,7 +646,9 @@ def load_shipped(name: str, *, root=None, download: bool = True) -> ShippedRun:
     cat = lambda key, axis=0: (
         np.concatenate([p[key] for p in parts], axis=axis) if parts else np.zeros((0,) * (axis + 1))
     )
-    return ShippedRun(exp, members, snapshots, cat("test_accuracy"), cat("loss", axis=1), shards, full)
+    return ShippedRun(
+        exp, members, snapshots, cat("test_accuracy"), cat("loss", axis=1), shards, full
+    )
 
 
 def verify_shipped(name: str, *, root=None, data=None, check_accuracy: bool = True) -> list:
@@ -579,7 +665,9 @@ def verify_shipped(name: str, *, root=None, data=None, check_accuracy: bool = Tr
     lines = [f"{name}: {len(run.shards)} shard(s), sha256 of every file as in the manifest"]
     for file, entry in run.shards.items():
         c = entry["config"]
-        expected = run.experiment.config(c["members"], precision=c["precision"], backend=c["backend"], data=c["data"])
+        expected = run.experiment.config(
+            c["members"], precision=c["precision"], backend=c["backend"], data=c["data"]
+        )
         if config_key(expected) != entry["key"] or expected != c:
             diff = sorted(k for k in set(expected) | set(c) if expected.get(k) != c.get(k))
             raise ShippedWeightsError(
@@ -615,19 +703,27 @@ def verify_shipped(name: str, *, root=None, data=None, check_accuracy: bool = Tr
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m topohelpers.shipped", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m topohelpers.shipped", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one shard of an experiment and ship it")
     t.add_argument("experiment", choices=sorted(EXPERIMENTS))
     who = t.add_mutually_exclusive_group(required=True)
     who.add_argument("--shard", help="k/n: shard k of n (e.g. 0/5)")
     who.add_argument("--members", help="a:b: members a, …, b − 1")
-    t.add_argument("--precision", default="float32", help="float32 (default), tf32 or mixed_bfloat16")
-    t.add_argument("--root", default=None, help="artifacts folder (default: artifacts/paper of the checkout)")
+    t.add_argument(
+        "--precision", default="float32", help="float32 (default), tf32 or mixed_bfloat16"
+    )
+    t.add_argument(
+        "--root", default=None, help="artifacts folder (default: artifacts/paper of the checkout)"
+    )
     v = sub.add_parser("verify", help="check hashes, keys and the full-weight members' accuracies")
     v.add_argument("experiments", nargs="*", default=None)
     v.add_argument("--root", default=None)
-    ad = sub.add_parser("add", help="ship shards another machine wrote (folders holding manifest.json)")
+    ad = sub.add_parser(
+        "add", help="ship shards another machine wrote (folders holding manifest.json)"
+    )
     ad.add_argument("folders", nargs="+")
     ad.add_argument("--root", default=None)
     ls = sub.add_parser("list", help="experiments, shipped members and what is missing")
@@ -637,9 +733,17 @@ def main(argv=None) -> int:
         members = None
         if args.members:
             members = tuple(int(m) for m in args.members.split(":"))
-        train_shard(args.experiment, shard=args.shard, members=members, precision=args.precision, root=args.root)
+        train_shard(
+            args.experiment,
+            shard=args.shard,
+            members=members,
+            precision=args.precision,
+            root=args.root,
+        )
     elif args.command == "verify":
-        names = args.experiments or [n for n in EXPERIMENTS if read_manifest(n, args.root)["shards"]]
+        names = args.experiments or [
+            n for n in EXPERIMENTS if read_manifest(n, args.root)["shards"]
+        ]
         for n in names:
             print("\n".join(verify_shipped(n, root=args.root)))
     elif args.command == "add":

@@ -89,12 +89,16 @@ def _table(rows):
         if r.get("reason"):
             para += nodes.Text(f" — {r['reason']}")
         if r["verdict"] == "not comparable" and r.get("rule_holds") is not None:
-            para += nodes.Text(f" (at this scale the rule {'holds' if r['rule_holds'] else 'fails'})")
+            para += nodes.Text(
+                f" (at this scale the rule {'holds' if r['rule_holds'] else 'fails'})"
+            )
         if r.get("variant"):
             para += nodes.Text(f" [extra: {r['variant']}]")
         return para
 
-    body = [[verdict_cell(r) if c == "verdict" else str(r.get(c, "")) for c in COLUMNS] for r in rows]
+    body = [
+        [verdict_cell(r) if c == "verdict" else str(r.get(c, "")) for c in COLUMNS] for r in rows
+    ]
     last = len(COLUMNS) - 1
     return _simple_table(
         COLUMNS,
@@ -110,7 +114,8 @@ def _resolve(app, doctree, docname):
     for node in doctree.findall(reportcard_placeholder):
         rows = _rows(folder) if folder.is_dir() else []
         chapters = sorted(
-            {p.stem for p in (Path(app.srcdir) / "notebooks").glob("[0-9][0-9]_*.md")} | {r["chapter"] for r in rows}
+            {p.stem for p in (Path(app.srcdir) / "notebooks").glob("[0-9][0-9]_*.md")}
+            | {r["chapter"] for r in rows}
         )
         if rows:
             node.replace_self([_counts(rows, chapters), _table(rows)])

@@ -3,10 +3,11 @@
 - :mod:`~topohelpers.clouds.weights`: convolution kernels and dense layers as point clouds;
 - :mod:`~topohelpers.clouds.patches`: 3×3 patches, their contrast, the DCT basis, natural patches;
 - :mod:`~topohelpers.clouds.filtration`: the density filtration p(k, p);
-- :mod:`~topohelpers.clouds.ideal`: the primary circle, three circles and Klein bottle of ideal filters.
+- :mod:`~topohelpers.clouds.ideal`: the primary circle, three circles and Klein bottle of ideal
+  filters.
 """
 
-from .filtration import density_filtration, knn_distance, scaled_k
+from .filtration import K_SCALES, cloud_k, density_filtration, knn_distance, scaled_k
 from .ideal import (
     circle_filters,
     fit_klein_bottle,

@@ -39,7 +39,9 @@ def knn_distance(X, k: int, *, method: str = "auto", random_state=0) -> np.ndarr
     if method == "approx" or (method == "auto" and n > AUTO_APPROX_ABOVE):
         from pynndescent import NNDescent
 
-        index = NNDescent(X, n_neighbors=k + 1, random_state=random_state, low_memory=True, compressed=True)
+        index = NNDescent(
+            X, n_neighbors=k + 1, random_state=random_state, low_memory=True, compressed=True
+        )
         dist = np.sort(index.neighbor_graph[1], axis=1)
     else:
         dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
@@ -95,3 +97,45 @@ def scaled_k(k_paper: int, n_paper: int, n: int) -> int:
     if n < 2:
         raise ValueError(f"n={n} points are too few for a density estimate.")
     return int(min(max(1, round(k_paper * n / n_paper)), n - 1))
+
+
+K_SCALES = ("given", "cap", "ratio")
+
+
+def cloud_k(k: int, n: int, *, k_scale: str = "given", n_paper: int | None = None) -> int:
+    """The ``k`` of p(k, p) on a cloud of ``n`` points when a paper chose ``k``:
+
+    - ``"given"``: ``k`` itself (an error if the cloud has no more than ``k`` points);
+    - ``"cap"``: ``k``, cut to ``n − 1`` on a cloud too small for it (a deviation of scale
+      that a report card states);
+    - ``"ratio"``: :func:`scaled_k` (``k``, ``n_paper``, ``n``), the book's variant that keeps
+      the paper's k/n.
+
+    Examples
+    --------
+    >>> cloud_k(200, 6400), cloud_k(200, 150, k_scale="cap")
+    (200, 149)
+    >>> cloud_k(200, 1024, k_scale="ratio", n_paper=6400)
+    32
+    """
+    positive_int("k", k)
+    positive_int("n", n)
+    if k_scale not in K_SCALES:
+        raise ValueError(f"k_scale must be one of {K_SCALES}, got {k_scale!r}.")
+    if (k_scale == "ratio") != (n_paper is not None):
+        raise ValueError(
+            f"n_paper is the size of the paper's cloud, needed with k_scale='ratio' and only there "
+            f"(got k_scale={k_scale!r}, n_paper={n_paper!r})."
+        )
+    if n < 2:
+        raise ValueError(f"n={n} points are too few for a density estimate.")
+    if k_scale == "ratio":
+        return scaled_k(k, n_paper, n)
+    if k_scale == "cap":
+        return min(k, n - 1)
+    if k >= n:
+        raise ValueError(
+            f"k={k} needs more than {k} points, the cloud has {n}: pass k_scale='cap' to cut k to "
+            f"n − 1 (and say so), or k_scale='ratio' with n_paper to scale it."
+        )
+    return k

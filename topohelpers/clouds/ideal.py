@@ -25,7 +25,9 @@ def grid(size: int = 3):
 def _size_of(X):
     size = int(round(np.sqrt(X.shape[1]))) if X.ndim == 2 else 0
     if X.ndim != 2 or size * size != X.shape[1] or size < 2:
-        raise ValueError(f"X must hold flattened square filters, shape (n, 9) or (n, 25); got {X.shape}.")
+        raise ValueError(
+            f"X must hold flattened square filters, shape (n, 9) or (n, 25); got {X.shape}."
+        )
     return size
 
 
@@ -208,8 +210,11 @@ def circle_filters(n: int = 64, *, size: int = 3) -> np.ndarray:
 
 
 def klein_filters(n_theta: int = 8, n_phi: int = 8, *, size: int = 3) -> np.ndarray:
-    """A regular n_theta × n_phi grid on the Klein bottle, θ ∈ [0, π), φ ∈ [0, 2π): (n_theta·n_phi, size²)."""
+    """A regular n_theta × n_phi grid on the Klein bottle, θ ∈ [0, π), φ ∈ [0, 2π):
+    (n_theta·n_phi, size²)."""
     _check_n(n_theta, "n_theta")
     _check_n(n_phi, "n_phi")
-    theta, phi = np.meshgrid(np.pi * np.arange(n_theta) / n_theta, 2 * np.pi * np.arange(n_phi) / n_phi, indexing="ij")
+    theta, phi = np.meshgrid(
+        np.pi * np.arange(n_theta) / n_theta, 2 * np.pi * np.arange(n_phi) / n_phi, indexing="ij"
+    )
     return klein_filter(theta.ravel(), phi.ravel(), size)

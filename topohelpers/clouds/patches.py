@@ -14,7 +14,10 @@ NORMALIZATIONS = ("dct", "euclidean")
 def _grid_laplacian(k: int = 3) -> np.ndarray:
     idx = np.arange(k * k).reshape(k, k)
     D = np.zeros((k * k, k * k))
-    for a, b in [*zip(idx[:, :-1].ravel(), idx[:, 1:].ravel()), *zip(idx[:-1].ravel(), idx[1:].ravel())]:
+    for a, b in [
+        *zip(idx[:, :-1].ravel(), idx[:, 1:].ravel()),
+        *zip(idx[:-1].ravel(), idx[1:].ravel()),
+    ]:
         D[a, a] += 1
         D[b, b] += 1
         D[a, b] -= 1
@@ -72,7 +75,9 @@ def natural_patches(
     for i, img in enumerate(images):
         img = np.asarray(img, dtype=np.float64)
         if img.ndim != 2 or min(img.shape) < 3:
-            raise ValueError(f"every image must be 2-D grayscale and at least 3×3, got shape {img.shape}.")
+            raise ValueError(
+                f"every image must be 2-D grayscale and at least 3×3, got shape {img.shape}."
+            )
         if not np.all(np.isfinite(img)) or img.min() < 0:
             raise ValueError(
                 f"images[{i}] must hold finite intensities ≥ 0 (it has NaN, inf or negative "
@@ -118,6 +123,8 @@ def normalize_patches(P, normalization: str = "dct") -> np.ndarray:
     P = P - P.mean(axis=1, keepdims=True)
     scale = d_norm(P) if normalization == "dct" else np.linalg.norm(P, axis=1)
     if np.any(scale <= 1e-12):
-        raise ValueError("P has constant patches (zero norm after mean-centring): drop them before normalizing.")
+        raise ValueError(
+            "P has constant patches (zero norm after mean-centring): drop them before normalizing."
+        )
     P = P / scale[:, None]
     return P @ dct_basis().T if normalization == "dct" else P

@@ -16,7 +16,9 @@ def _kernel_array(kernel) -> np.ndarray:
     if hasattr(kernel, "get_weights") and not isinstance(kernel, np.ndarray):
         ws = kernel.get_weights()
         if not ws:
-            raise ValueError(f"layer {getattr(kernel, 'name', kernel)!r} has no weights: build it first.")
+            raise ValueError(
+                f"layer {getattr(kernel, 'name', kernel)!r} has no weights: build it first."
+            )
         kernel = ws[0]
     return np.asarray(kernel, dtype=np.float64)
 
@@ -36,7 +38,10 @@ def spatial_filters(kernel) -> np.ndarray:
     """
     k = _kernel_array(kernel)
     if k.ndim != 4:
-        raise ValueError(f"kernel must have shape (h, w, c_in, c_out) (Keras Conv2D layout), got shape {k.shape}.")
+        raise ValueError(
+            "kernel must have shape (h, w, c_in, c_out) (Keras Conv2D layout), "
+            f"got shape {k.shape}."
+        )
     h, w, cin, cout = k.shape
     return np.transpose(k, (2, 3, 0, 1)).reshape(cin * cout, h * w)
 
@@ -52,7 +57,9 @@ def dense_vectors(kernel) -> np.ndarray:
     """
     k = _kernel_array(kernel)
     if k.ndim != 2:
-        raise ValueError(f"kernel must have shape (n_in, n_out) (Keras Dense layout), got shape {k.shape}.")
+        raise ValueError(
+            f"kernel must have shape (n_in, n_out) (Keras Dense layout), got shape {k.shape}."
+        )
     return k.T.copy()
 
 
@@ -72,14 +79,16 @@ def normalize(X, *, atol: float = 1e-12) -> np.ndarray:
         raise ValueError(f"X must be a 2-D array with at least 2 columns, got shape {X.shape}.")
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
-        raise ValueError(f"X has {int(bad.sum())} rows with NaN or inf: remove them before normalizing.")
+        raise ValueError(
+            f"X has {int(bad.sum())} rows with NaN or inf: remove them before normalizing."
+        )
     Y = X - X.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(Y, axis=1)
     flat = norms <= atol
     if flat.any():
         raise ValueError(
-            f"X has {int(flat.sum())} constant rows (zero after mean-centring) that have no direction: "
-            "drop them first, e.g. X[np.ptp(X, axis=1) > 0]."
+            f"X has {int(flat.sum())} constant rows (zero after mean-centring) "
+            "that have no direction: drop them first, e.g. X[np.ptp(X, axis=1) > 0]."
         )
     return Y / norms[:, None]
 
@@ -98,7 +107,9 @@ def filters_to_kernel(F, *, c_in: int = 1) -> np.ndarray:
         raise ValueError(f"F must be a 2-D array of flattened filters, got shape {F.shape}.")
     size = int(round(np.sqrt(F.shape[1])))
     if size * size != F.shape[1]:
-        raise ValueError(f"each row of F must be a flattened square filter, got {F.shape[1]} values.")
+        raise ValueError(
+            f"each row of F must be a flattened square filter, got {F.shape[1]} values."
+        )
     if c_in < 1 or F.shape[0] % c_in:
         raise ValueError(f"c_in={c_in} must divide the number of filters {F.shape[0]}.")
     c_out = F.shape[0] // c_in

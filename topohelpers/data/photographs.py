@@ -18,7 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 
-PHOTOGRAPHS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "china.jpg", "flower.jpg")
+PHOTOGRAPHS = (
+    "camera",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "grass",
+    "china.jpg",
+    "flower.jpg",
+)
 """The grayscale photographs of chapter 1: scikit-image's ``data`` module and scikit-learn's
 sample images."""
 
@@ -50,7 +59,9 @@ def photograph(name: str) -> np.ndarray:
     import skimage.data
 
     if not isinstance(name, str):
-        raise ValueError(f"a photograph name must be a string, got {name!r}: choose from {_known()}.")
+        raise ValueError(
+            f"a photograph name must be a string, got {name!r}: choose from {_known()}."
+        )
     if name.endswith(".jpg"):
         from sklearn.datasets import load_sample_image
 

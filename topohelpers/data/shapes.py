@@ -30,7 +30,9 @@ def synthetic_shapes(n: int, *, size: int = 28, radius=(3, 11), random_state=0):
     positive_int("n", n)
     lo, hi = radius
     if not (1 <= lo <= hi and 2 * hi + 3 <= size):
-        raise ValueError(f"radius={radius} must satisfy 1 <= low <= high and 2·high + 3 <= size={size}.")
+        raise ValueError(
+            f"radius={radius} must satisfy 1 <= low <= high and 2·high + 3 <= size={size}."
+        )
     rng = np.random.default_rng(random_state)
     labels = rng.integers(0, 2, n)
     sizes = rng.integers(lo, hi + 1, n)
@@ -53,5 +55,9 @@ def load_shapes(n_train: int = 10_000, n_test: int = 2_500, *, random_state=0) -
     n_train, n_test = positive_int("n_train", n_train), positive_int("n_test", n_test)
     x, y, _ = synthetic_shapes(n_train + n_test, random_state=random_state)
     return Dataset(
-        x[:n_train], y[:n_train], x[n_train:], y[n_train:], f"synthetic circles and squares (seed {random_state})"
+        x[:n_train],
+        y[:n_train],
+        x[n_train:],
+        y[n_train:],
+        f"synthetic circles and squares (seed {random_state})",
     )

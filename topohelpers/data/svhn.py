@@ -113,10 +113,19 @@ def render_digit(label: int, p: dict, i: int, *, background=None, size: int = 32
     if background is False:
         return ink
     if p["neighbours"][i]:
-        step = p["gap"][i] * p["scale"][i] * size  # neighbours sit one digit-width away, cut by the edge
+        step = (
+            p["gap"][i] * p["scale"][i] * size
+        )  # neighbours sit one digit-width away, cut by the edge
         for d, sgn in ((p["left"][i], -1), (p["right"][i], 1)):
             ink = np.maximum(
-                ink, _warp(G[f, d], size, p["scale"][i], p["angle"][i], (p["dx"][i] + sgn * step, p["dy"][i]))
+                ink,
+                _warp(
+                    G[f, d],
+                    size,
+                    p["scale"][i],
+                    p["angle"][i],
+                    (p["dx"][i] + sgn * step, p["dy"][i]),
+                ),
             )
     bg = np.full((size, size, 3), 0.5, np.float32) if background is None else background
     colour = p["colour"][i]
@@ -133,7 +142,9 @@ def _to_svhn_28(img):
     from skimage.transform import resize
 
     g = grayscale(np.asarray(img, np.float32))[..., 0]
-    return resize(g, (len(g), 28, 28), order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
+    return resize(g, (len(g), 28, 28), order=1, anti_aliasing=True, preserve_range=True).astype(
+        np.float32
+    )
 
 
 def synthetic_digits(n: int, *, random_state=0, return_params: bool = False):
@@ -155,7 +166,9 @@ def synthetic_digits(n: int, *, random_state=0, return_params: bool = False):
         side = int(rng.integers(32, 97))
         top, left = rng.integers(0, ph.shape[0] - side + 1), rng.integers(0, ph.shape[1] - side + 1)
         crop = ph[top : top + side, left : left + side]
-        bg = crop[np.linspace(0, side - 1, 32).astype(int)][:, np.linspace(0, side - 1, 32).astype(int)]
+        bg = crop[np.linspace(0, side - 1, 32).astype(int)][
+            :, np.linspace(0, side - 1, 32).astype(int)
+        ]
         mean = float(bg.reshape(-1, 3).mean(0) @ lum)
         while True:  # a colour that stands out from the background
             c = rng.random(3).astype(np.float32)
@@ -178,7 +191,11 @@ def _read_mat(path: Path):
 
 
 def load_svhn(
-    *, allow_download: bool = True, timeout: float = 20.0, standin_size=(20_000, 5_000), verbose: bool = True
+    *,
+    allow_download: bool = True,
+    timeout: float = 20.0,
+    standin_size=(20_000, 5_000),
+    verbose: bool = True,
 ) -> Dataset:
     """SVHN cropped digits as 28×28 grayscale (73,257 train / 26,032 test), or the stand-in.
 
@@ -195,11 +212,16 @@ def load_svhn(
                     download(SVHN_URL.format(split=s), p, timeout)
 
         def compute():
-            (xtr, ytr), (xte, yte) = _read_mat(absent(paths["train"])), _read_mat(absent(paths["test"]))
+            (xtr, ytr), (xte, yte) = (
+                _read_mat(absent(paths["train"])),
+                _read_mat(absent(paths["test"])),
+            )
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
 
         a = cached({"svhn": "official 32x32, gray, 28x28"}, compute, name="svhn", folder=folder)
-        return Dataset(a["x_train"], a["y_train"], a["x_test"], a["y_test"], "SVHN (official cropped digits)")
+        return Dataset(
+            a["x_train"], a["y_train"], a["x_test"], a["y_test"], "SVHN (official cropped digits)"
+        )
 
     def stand_in():
         n_train, n_test = standin_size
@@ -221,7 +243,9 @@ def load_svhn(
 
     ds, tried = first_available([("official .mat files", official), ("stand-in", stand_in)])
     if tried:
-        ds = Dataset(ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.source + " — " + "; ".join(tried))
+        ds = Dataset(
+            ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.source + " — " + "; ".join(tried)
+        )
     if verbose:
         print(f"load_svhn: {ds}")
     return ds
@@ -234,6 +258,10 @@ def load_sklearn_digits() -> Dataset:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    x = resize(d.images / 16.0, (len(d.images), 20, 20), order=1, anti_aliasing=False).astype(np.float32)
+    x = resize(d.images / 16.0, (len(d.images), 20, 20), order=1, anti_aliasing=False).astype(
+        np.float32
+    )
     x = np.pad(x, ((0, 0), (4, 4), (4, 4)))  # MNIST-like: a 20×20 digit in a 28×28 frame
-    return Dataset(x[:0], d.target[:0], x, d.target.astype(np.int64), "scikit-learn digits (8×8, upscaled)")
+    return Dataset(
+        x[:0], d.target[:0], x, d.target.astype(np.int64), "scikit-learn digits (8×8, upscaled)"
+    )

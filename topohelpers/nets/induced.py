@@ -18,9 +18,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-_probes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> model of all layer outputs
+_probes: weakref.WeakKeyDictionary = (
+    weakref.WeakKeyDictionary()
+)  # model -> model of all layer outputs
 
-SUPPORTED = ("InputLayer", "Conv2D", "Dense", "Flatten", "MaxPooling2D", "AveragePooling2D", "Dropout")
+SUPPORTED = (
+    "InputLayer",
+    "Conv2D",
+    "Dense",
+    "Flatten",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "Dropout",
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -57,7 +67,11 @@ class InducedGraph:
 
     def __repr__(self):
         parts = ", ".join(f"{k} {tuple(s)}" for k, (_, s) in self.layers.items())
-        cut = "" if self.percentile is None else f" above the {self.percentile:g}th percentile per layer"
+        cut = (
+            ""
+            if self.percentile is None
+            else f" above the {self.percentile:g}th percentile per layer"
+        )
         return f"InducedGraph({self.n_vertices:,} vertices, {len(self.u):,} edges{cut}; {parts})"
 
 
@@ -80,7 +94,9 @@ def _window_edges(in_shape, out_shape, k, s, padding):
     return i, j, valid
 
 
-def induced_graph(model, x, *, include_input: bool = True, percentile: float | None = None) -> InducedGraph:
+def induced_graph(
+    model, x, *, include_input: bool = True, percentile: float | None = None
+) -> InducedGraph:
     """The induced graph of a Keras ``Sequential`` model on one input ``x`` (without batch axis).
 
     ``include_input=False`` leaves out the input layer: no input vertices and no edges from
@@ -101,10 +117,13 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
         kind = type(lay).__name__
         if kind not in SUPPORTED:
             raise ValueError(
-                f"layer {lay.name!r} ({kind}) is not supported by induced_graph: supported are {SUPPORTED}."
+                f"layer {lay.name!r} ({kind}) is not supported by induced_graph: "
+                f"supported are {SUPPORTED}."
             )
         if kind == "Conv2D" and (tuple(lay.dilation_rate) != (1, 1) or lay.groups != 1):
-            raise ValueError(f"layer {lay.name!r}: dilated or grouped convolutions are not supported.")
+            raise ValueError(
+                f"layer {lay.name!r}: dilated or grouped convolutions are not supported."
+            )
         if kind == "Conv2D" and lay.data_format != "channels_last":
             raise ValueError(f"layer {lay.name!r}: only channels_last data is supported.")
     if percentile is not None and (
@@ -112,16 +131,24 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
         or not isinstance(percentile, (int, float, np.number))
         or not 0 <= float(percentile) < 100
     ):
-        raise ValueError(f"percentile must be a number in [0, 100) or None (every edge), got {percentile!r}.")
+        raise ValueError(
+            f"percentile must be a number in [0, 100) or None (every edge), got {percentile!r}."
+        )
     x = np.asarray(x, dtype=np.float32)
     expected = tuple(model.inputs[0].shape[1:])
     if x.shape != expected:
-        raise ValueError(f"x has shape {x.shape}, the model expects one input of shape {expected} (no batch axis).")
+        raise ValueError(
+            f"x has shape {x.shape}, the model expects one input of shape {expected} "
+            "(no batch axis)."
+        )
     probe = _probes.get(model)
     if probe is None:  # one probe per model: no rebuilding, no retracing per input
         probe = _probes[model] = keras.Model(model.inputs[0], [lay.output for lay in layers])
     outs = probe(x[None], training=False)
-    outs = [keras.ops.convert_to_numpy(o)[0] for o in (outs if isinstance(outs, (list, tuple)) else [outs])]
+    outs = [
+        keras.ops.convert_to_numpy(o)[0]
+        for o in (outs if isinstance(outs, (list, tuple)) else [outs])
+    ]
 
     table, acts = {}, {}
     us, vs, ss = [], [], []
@@ -167,11 +194,14 @@ def induced_graph(model, x, *, include_input: bool = True, percentile: float | N
                     src = np.broadcast_to(prev_ids[ii[:, None, None], jj[:, None, None], c], shape)
                     dst = np.broadcast_to(ids[oi[:, None, None], oj[:, None, None], f], shape)
                     contrib = (
-                        prev_h[ii[:, None, None], jj[:, None, None], c] * K[di[:, None, None], dj[:, None, None], c, f]
+                        prev_h[ii[:, None, None], jj[:, None, None], c]
+                        * K[di[:, None, None], dj[:, None, None], c, f]
                     )
                 elif kind == "MaxPooling2D":
                     cch = prev_h.shape[2]
-                    vals = np.full((h_out.shape[0], h_out.shape[1], k[0], k[1], cch), -np.inf, dtype=np.float64)
+                    vals = np.full(
+                        (h_out.shape[0], h_out.shape[1], k[0], k[1], cch), -np.inf, dtype=np.float64
+                    )
                     vals[oi, oj, di, dj] = prev_h[ii, jj]
                     flat = vals.reshape(h_out.shape[0], h_out.shape[1], -1, cch)
                     arg = flat.argmax(axis=2)  # (oh, ow, c): winning window slot

@@ -44,7 +44,8 @@ def _check_weights(model, step):
         w = np.asarray(v.numpy())
         if not np.all(np.isfinite(w)):
             raise TrainingDiverged(
-                f"the weights {v.path} became {w[~np.isfinite(w)].flat[0]} by step {step:,}: lower the "
+                f"the weights {v.path} became {w[~np.isfinite(w)].flat[0]} "
+                f"by step {step:,}: lower the "
                 f"learning_rate (or check the data for NaN or infinite pixels); nothing was cached."
             )
 
@@ -102,7 +103,8 @@ class _Runner:
         return total, pm
 
     def run(self, inputs, n):
-        """Run ``n`` ≤ chunk steps; returns the (≥ n, N) per-member losses (maybe still on the device)."""
+        """Run ``n`` ≤ chunk steps; returns the (≥ n, N) per-member losses (maybe still on the
+        device)."""
         raise NotImplementedError
 
     def sync(self):
@@ -180,7 +182,11 @@ class _JaxRunner(_Runner):
         self.state = tuple([jnp.array(v.value, copy=True) for v in vs] for vs in self._lists())
 
     def _lists(self):
-        return self.model.trainable_variables, self.model.non_trainable_variables, self.optimizer.variables
+        return (
+            self.model.trainable_variables,
+            self.model.non_trainable_variables,
+            self.optimizer.variables,
+        )
 
 
 class _TfRunner(_Runner):
@@ -207,7 +213,9 @@ class _TfRunner(_Runner):
     def run(self, inputs, n):
         import tensorflow as tf
 
-        return self._run(self.data, tuple(tf.convert_to_tensor(a) for a in inputs), tf.constant(n, tf.int32))
+        return self._run(
+            self.data, tuple(tf.convert_to_tensor(a) for a in inputs), tf.constant(n, tf.int32)
+        )
 
 
 def _runner(*args) -> _Runner:
@@ -246,7 +254,8 @@ class Checkpoint:
         )
 
     def load(self, model, optimizer, losses):
-        """Restore the variables; returns (step, recorded arrays, resume steps, seconds so far) or None."""
+        """Restore the variables; returns (step, recorded arrays, resume steps, seconds so far) or
+        None."""
         if not self.path.exists():
             return None
         try:
@@ -262,14 +271,24 @@ class Checkpoint:
             if f"{p}{j}" in arrays
         ]
         n_stored = sum(k[0] in "vo" and k[1:].isdigit() for k in arrays)
-        if n_stored != len(variables) or any(tuple(v.shape) != a.shape for v, a in zip(variables, stored)):
-            raise ValueError(f"checkpoint {self.path} does not fit this model and optimizer: delete it to start over.")
+        if n_stored != len(variables) or any(
+            tuple(v.shape) != a.shape for v, a in zip(variables, stored)
+        ):
+            raise ValueError(
+                f"checkpoint {self.path} does not fit this model and optimizer: "
+                "delete it to start over."
+            )
         for v, a in zip(variables, stored):
             v.assign(a)
         step = int(arrays["step"])
         losses[:step] = arrays["loss"]
         recorded = {k[2:]: v for k, v in arrays.items() if k.startswith("r:")}
-        return step, recorded, [int(s) for s in np.atleast_1d(arrays["resumed_at"])], float(arrays["seconds"])
+        return (
+            step,
+            recorded,
+            [int(s) for s in np.atleast_1d(arrays["resumed_at"])],
+            float(arrays["seconds"]),
+        )
 
     def remove(self):
         self.path.unlink(missing_ok=True)
@@ -314,7 +333,12 @@ def fit(
         batch, held = _gather, (np.asarray(x), np.asarray(y).astype(np.int32))
     else:
         batch, held = _given, ()
-        per_step = 4 * streams.batch_size * n_members * int(np.prod(transform(x[:1], np.random.default_rng(0)).shape))
+        per_step = (
+            4
+            * streams.batch_size
+            * n_members
+            * int(np.prod(transform(x[:1], np.random.default_rng(0)).shape))
+        )
         chunk = max(1, min(chunk, _HOST_CHUNK_BYTES // per_step))
     losses = np.full((steps, n_members), np.nan, np.float32)
     recorded, resumed, done, earlier = {}, [], 0, 0.0
@@ -331,7 +355,11 @@ def fit(
         if done == 0 and 0 in snapshots:
             recorded.update(record(0))
         stops = sorted({s for s in snapshots if done < s <= steps} | {steps})
-        bar = _progress(steps, done, desc + (f" (resumed at step {done:,})" if resumed else "")) if progress else None
+        bar = (
+            _progress(steps, done, desc + (f" (resumed at step {done:,})" if resumed else ""))
+            if progress
+            else None
+        )
         last_save, pending = time.perf_counter(), None
 
         def collect():
@@ -353,7 +381,13 @@ def fit(
 
         def save():
             checkpoint.save(
-                model, optimizer, done, losses, recorded, resumed, earlier + time.perf_counter() - start_time
+                model,
+                optimizer,
+                done,
+                losses,
+                recorded,
+                resumed,
+                earlier + time.perf_counter() - start_time,
             )
 
         try:
@@ -363,7 +397,11 @@ def fit(
                 out = runner.run(_chunk_inputs(streams, done, n, chunk, x, y, transform), n)
                 collect()  # the previous chunk, read while this one runs
                 pending, done = (done, n, out), done + n
-                due = checkpoint is not None and done < steps and time.perf_counter() - last_save > checkpoint_seconds
+                due = (
+                    checkpoint is not None
+                    and done < steps
+                    and time.perf_counter() - last_save > checkpoint_seconds
+                )
                 if done == stop or due:
                     collect()
                     runner.sync()

@@ -122,9 +122,9 @@ def _lrn_layer_class():
 
     @keras.saving.register_keras_serializable(package="topohelpers")
     class LRN(keras.layers.Layer):
-        """Local response normalization across channels (AlexNet / TF ``local_response_normalization``):
-        x / (bias + alpha · Σ_{|j−c|≤r} x_j²)^beta, defaults as TensorFlow's CIFAR-10 tutorial
-        (r = 4, bias = 1, alpha = 0.001/9, beta = 0.75)."""
+        """Local response normalization across channels (AlexNet / TF
+        ``local_response_normalization``): x / (bias + alpha · Σ_{|j−c|≤r} x_j²)^beta, defaults
+        as TensorFlow's CIFAR-10 tutorial (r = 4, bias = 1, alpha = 0.001/9, beta = 0.75)."""
 
         def __init__(self, depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, **kwargs):
             super().__init__(**kwargs)
@@ -166,13 +166,31 @@ def c_layers(
     LRN = _lrn_layer_class()
     reg = (lambda: keras.regularizers.L2(weight_decay)) if weight_decay else (lambda: None)
     dt = dict(dtype=dtype)
-    out = [L.Conv2D(X, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv1", **dt)]
+    out = [
+        L.Conv2D(
+            X,
+            3,
+            padding="same",
+            activation="relu",
+            kernel_regularizer=reg(),
+            name=f"{prefix}conv1",
+            **dt,
+        )
+    ]
     if pool:
         out += [L.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}pool1", **dt)]
     out += [LRN(name=f"{prefix}lrn1", **dt)]
     if Y:
         out += [
-            L.Conv2D(Y, 3, padding="same", activation="relu", kernel_regularizer=reg(), name=f"{prefix}conv2", **dt)
+            L.Conv2D(
+                Y,
+                3,
+                padding="same",
+                activation="relu",
+                kernel_regularizer=reg(),
+                name=f"{prefix}conv2",
+                **dt,
+            )
         ]
         if pool:
             out += [L.MaxPooling2D(2, strides=1, padding="same", name=f"{prefix}pool2", **dt)]
@@ -199,7 +217,9 @@ def build_c(
 
     Examples
     --------
-    >>> [w.shape for w in build_c(8, 0, 4, input_shape=(24, 24, 1)).get_weights()][:2]   # doctest: +SKIP
+    >>> [
+    ...     w.shape for w in build_c(8, 0, 4, input_shape=(24, 24, 1)).get_weights()
+    ... ][:2]  # doctest: +SKIP
     [(3, 3, 1, 8), (8,)]
     """
     keras = _keras()
@@ -239,7 +259,9 @@ def build_report2017(*, n_classes: int = 10, input_shape=(28, 28, 1), seed: int 
     )
 
 
-def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", padding: str = "valid", seed: int | None = None):
+def build_gebhart(
+    kind: str = "CCFF", *, activation: str = "relu", padding: str = "valid", seed: int | None = None
+):
     """Gebhart's small networks, without biases: ``"CCFF"`` = conv 3@5×5 → conv 3@3×3 → FC 256 →
     10; ``"CFF"`` = conv 5@5×5 → FC 50 → 10 (softmax readout). ``padding`` is his ``"valid"``
     (no padding: CCFF has 22·22·3 = 1,452 units before the dense layer) or ``"same"``.
@@ -271,7 +293,11 @@ def build_gebhart(kind: str = "CCFF", *, activation: str = "relu", padding: str 
     else:
         raise ValueError(f"kind must be 'CCFF' or 'CFF', got {kind!r}.")
     return keras.Sequential(
-        [keras.Input((28, 28, 1)), *body, L.Dense(10, activation="softmax", use_bias=False, name="readout")],
+        [
+            keras.Input((28, 28, 1)),
+            *body,
+            L.Dense(10, activation="softmax", use_bias=False, name="readout"),
+        ],
         name=f"{kind}_{activation}",
     )
 
@@ -302,12 +328,20 @@ def build_mlp(
     for i, h in enumerate(hidden):
         layers.append(
             keras.layers.Dense(
-                h, activation="sigmoid", use_bias=False, kernel_initializer=initializer, name=f"hidden{i + 1}"
+                h,
+                activation="sigmoid",
+                use_bias=False,
+                kernel_initializer=initializer,
+                name=f"hidden{i + 1}",
             )
         )
     layers.append(
         keras.layers.Dense(
-            n_classes, activation="softmax", use_bias=False, kernel_initializer=initializer, name="output"
+            n_classes,
+            activation="softmax",
+            use_bias=False,
+            kernel_initializer=initializer,
+            name="output",
         )
     )
     return keras.Sequential(layers, name="mlp_" + "_".join(map(str, hidden)) + f"_{init}")

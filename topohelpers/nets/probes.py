@@ -46,7 +46,9 @@ def _value_and_grad(fn, x):
         value = fn(t)
         value.backward()
         return float(value.detach()), t.grad.detach().cpu().numpy()
-    raise ValueError(f"activation maximization needs the tensorflow, jax or torch backend, not {backend!r}.")
+    raise ValueError(
+        f"activation maximization needs the tensorflow, jax or torch backend, not {backend!r}."
+    )
 
 
 def maximize_activation(
@@ -69,7 +71,8 @@ def maximize_activation(
     out = model.get_layer(layer).output
     if len(channels) == 0 or channels.min() < 0 or channels.max() >= out.shape[-1]:
         raise ValueError(
-            f"channels must be indices in [0, {out.shape[-1]}) of layer {layer!r}, got {channels.tolist()}."
+            f"channels must be indices in [0, {out.shape[-1]}) of layer {layer!r}, "
+            f"got {channels.tolist()}."
         )
     probe = keras.Model(model.inputs, out)
     idx = channels.tolist()
@@ -95,11 +98,15 @@ def maximize_activation(
 def _per_input(value, n, name):
     arr = np.asarray(value, dtype=np.float32)
     if arr.ndim not in (0, 1) or (arr.ndim == 1 and len(arr) != n):
-        raise ValueError(f"{name} must be a number or one number per input ({n}), got shape {arr.shape}.")
+        raise ValueError(
+            f"{name} must be a number or one number per input ({n}), got shape {arr.shape}."
+        )
     return np.broadcast_to(arr, (n,)).copy()
 
 
-def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None, clip=(0.0, 1.0), batch_size: int = 256) -> np.ndarray:
+def pgd(
+    model, x, y, *, eps=0.1, steps: int = 10, step_size=None, clip=(0.0, 1.0), batch_size: int = 256
+) -> np.ndarray:
     """L∞ projected gradient ascent on the cross-entropy of the true labels ``y``: each step
     moves every pixel by ``step_size`` (default 2.5·eps/steps) in the sign of the gradient,
     then projects back into the ``eps`` box around ``x`` and the valid range ``clip``.
@@ -115,7 +122,9 @@ def pgd(model, x, y, *, eps=0.1, steps: int = 10, step_size=None, clip=(0.0, 1.0
     if not np.all(eps > 0):
         raise ValueError(f"eps must be positive, got {eps.min()!r}.")
     positive_int("steps", steps)
-    step_size = 2.5 * eps / steps if step_size is None else _per_input(step_size, len(x), "step_size")
+    step_size = (
+        2.5 * eps / steps if step_size is None else _per_input(step_size, len(x), "step_size")
+    )
     box = (-1,) + (1,) * (x.ndim - 1)
     out = np.empty_like(x)
     for start in range(0, len(x), batch_size):
@@ -206,7 +215,14 @@ def pgd_minimal(
             break
         mid = (lo[idx] + hi[idx]) / 2
         adv = pgd(
-            model, x[idx], y[idx], eps=mid, steps=steps, step_size=mid * step_ratio, clip=clip, batch_size=batch_size
+            model,
+            x[idx],
+            y[idx],
+            eps=mid,
+            steps=steps,
+            step_size=mid * step_ratio,
+            clip=clip,
+            batch_size=batch_size,
         )
         ok = wrong(adv, idx)
         best[idx[ok]], hi[idx[ok]] = adv[ok], mid[ok]

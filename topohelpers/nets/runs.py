@@ -19,13 +19,19 @@ ENGINE = 2  # in every cache key: runs of the earlier engine (other streams and 
 def data_key(data) -> dict:
     """The part of a cache key that names the data: its source (without the note on which
     sources were tried first) and its sizes."""
-    return {"data": data.source.split(" — ")[0], "n_train": len(data.x_train), "n_test": len(data.x_test)}
+    return {
+        "data": data.source.split(" — ")[0],
+        "n_train": len(data.x_train),
+        "n_test": len(data.x_test),
+    }
 
 
 def unpack(arrays: dict):
     """Cached arrays -> (weights "w0", "w1", … in order; snapshots {step: {layer: kernel}} from
     "snap<step>_<layer>")."""
-    weights = [arrays[f"w{j}"] for j in range(sum(k.startswith("w") and k[1:].isdigit() for k in arrays))]
+    weights = [
+        arrays[f"w{j}"] for j in range(sum(k.startswith("w") and k[1:].isdigit() for k in arrays))
+    ]
     snaps: dict = {}
     for key, v in arrays.items():
         if key.startswith("snap"):
@@ -45,7 +51,9 @@ class TrainedEnsemble:
     loss: np.ndarray  # (steps, N): each member's training loss at each step
     source: str
     seconds: float  # wall time the training took when it ran (not when loaded from the cache)
-    extras: dict = field(default_factory=dict)  # "acc<step>" accuracies, "fixed_conv1", "append" arrays
+    extras: dict = field(
+        default_factory=dict
+    )  # "acc<step>" accuracies, "fixed_conv1", "append" arrays
 
     @property
     def n_members(self) -> int:
@@ -59,20 +67,31 @@ class TrainedEnsemble:
         return range(a, b)
 
     def kernels(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
-        """Conv kernels of every member, (N, 3, 3, c_in, c_out), at the end or at a snapshot step."""
+        """Conv kernels of every member, (N, 3, 3, c_in, c_out), at the end or at a snapshot
+        step."""
         if step is None:
             convs = [w for w in self.weights if w.ndim == 5]
             table = {f"conv{j + 1}": k for j, k in enumerate(convs)}
         else:
             if step not in self.snapshots:
-                raise ValueError(f"no snapshot at step={step}: snapshots were taken at {sorted(self.snapshots)}.")
+                raise ValueError(
+                    f"no snapshot at step={step}: snapshots were taken at {sorted(self.snapshots)}."
+                )
             table = self.snapshots[step]
         if layer not in table:
-            raise ValueError(f"layer={layer!r} is not a conv layer of these networks: choose from {sorted(table)}.")
+            raise ValueError(
+                f"layer={layer!r} is not a conv layer of these networks: "
+                f"choose from {sorted(table)}."
+            )
         return table[layer]
 
     def filters(
-        self, layer: str = "conv1", step: int | None = None, *, channel: int | None = None, members=None
+        self,
+        layer: str = "conv1",
+        step: int | None = None,
+        *,
+        channel: int | None = None,
+        members=None,
     ) -> np.ndarray:
         """Spatial filters pooled over members (all, or the indices in ``members``):
         (n·c_in·c_out, 9), member-major. ``channel`` keeps only the filters reading that input
@@ -83,7 +102,9 @@ class TrainedEnsemble:
         if channel is not None:
             c_in = kernels.shape[3]
             if not 0 <= channel < c_in:
-                raise ValueError(f"channel={channel} is out of range: {layer} reads {c_in} input channel(s).")
+                raise ValueError(
+                    f"channel={channel} is out of range: {layer} reads {c_in} input channel(s)."
+                )
             kernels = kernels[:, :, :, channel : channel + 1]
         return np.concatenate([spatial_filters(k) for k in kernels])
 
@@ -91,7 +112,9 @@ class TrainedEnsemble:
         """(steps, accuracies (n_snapshots, N)) recorded with ``eval_snapshots``."""
         steps = sorted(int(k[3:]) for k in self.extras if k.startswith("acc"))
         if not steps:
-            raise ValueError("no accuracies were recorded: train with eval_snapshots=<number of test images>.")
+            raise ValueError(
+                "no accuracies were recorded: train with eval_snapshots=<number of test images>."
+            )
         return np.array(steps), np.stack([self.extras[f"acc{s}"] for s in steps])
 
     def ensemble(self, strategy: str = "branches"):
@@ -117,7 +140,8 @@ class TrainedEnsemble:
         return ens
 
     def accuracy(self, x, y) -> np.ndarray:
-        """Every member's accuracy on images ``x`` (already in the networks' input shape) with labels ``y``: (N,)."""
+        """Every member's accuracy on images ``x`` (already in the networks' input shape) with
+        labels ``y``: (N,)."""
         probs = self.ensemble().predict(x)
         return (probs.argmax(-1) == np.asarray(y)[:, None]).mean(axis=0)
 
@@ -130,7 +154,12 @@ class TrainedEnsemble:
         shape = tuple(self.config["input_shape"])
         if self.config["architecture"] == "C":
             model = build_c(
-                X, Y, Z, input_shape=shape, weight_decay=self.config["weight_decay"], pool=self.config["pool"]
+                X,
+                Y,
+                Z,
+                input_shape=shape,
+                weight_decay=self.config["weight_decay"],
+                pool=self.config["pool"],
             )
         else:
             model = build_m(X, Y, Z, input_shape=shape, kernel_size=self.config["kernel_size"])
@@ -148,7 +177,11 @@ class TrainedEnsemble:
             + ("" if c["pool"] else " without max-pooling")
         )
         a, b = c["members"]
-        who = f"{self.n_members}" if (a, b) == (0, c["n_members"]) else f"members {a}–{b - 1} of {c['n_members']}"
+        who = (
+            f"{self.n_members}"
+            if (a, b) == (0, c["n_members"])
+            else f"members {a}–{b - 1} of {c['n_members']}"
+        )
         return (
             f"TrainedEnsemble({who} × {arch}, {c['steps']} steps of batch {c['batch_size']} "
             f"in {self.seconds:.0f} s; test accuracy mean {acc.mean():.4f} "
@@ -169,10 +202,16 @@ def merge_shards(shards) -> TrainedEnsemble:
             raise ValueError(f"shards belong to different runs: they differ in {diff}.")
     for left, right in zip(shards, shards[1:]):
         if left.config["members"][1] != right.config["members"][0]:
-            raise ValueError(f"shards do not meet: members {left.config['members']} then {right.config['members']}.")
+            raise ValueError(
+                f"shards do not meet: members {left.config['members']} "
+                f"then {right.config['members']}."
+            )
     stack = lambda arrays, axis=0: np.concatenate(arrays, axis=axis)
     first = shards[0]
-    config = {**first.config, "members": [first.config["members"][0], shards[-1].config["members"][1]]}
+    config = {
+        **first.config,
+        "members": [first.config["members"][0], shards[-1].config["members"][1]],
+    }
     weights = [stack(ws) for ws in zip(*(r.weights for r in shards))]
     snapshots = {
         s: {layer: stack([r.snapshots[s][layer] for r in shards]) for layer in first.snapshots[s]}
@@ -210,9 +249,13 @@ class TrainedNetwork:
         """A layer's kernel at a snapshot step (``None`` = the last snapshot)."""
         step = max(self.snapshots) if step is None else step
         if step not in self.snapshots:
-            raise ValueError(f"no snapshot at step={step}: snapshots were taken at {sorted(self.snapshots)}.")
+            raise ValueError(
+                f"no snapshot at step={step}: snapshots were taken at {sorted(self.snapshots)}."
+            )
         if layer not in self.snapshots[step]:
-            raise ValueError(f"layer={layer!r} was not recorded: choose from {sorted(self.snapshots[step])}.")
+            raise ValueError(
+                f"layer={layer!r} was not recorded: choose from {sorted(self.snapshots[step])}."
+            )
         return self.snapshots[step][layer]
 
     def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
@@ -227,8 +270,9 @@ class TrainedNetwork:
 
     def __repr__(self):
         return (
-            f"TrainedNetwork({self.config['name']}, {self.config['steps']} steps of batch {self.config['batch_size']} "
-            f"in {self.seconds:.0f} s; test accuracy {self.test_accuracy:.4f}; data: {self.source})"
+            f"TrainedNetwork({self.config['name']}, {self.config['steps']} steps of batch "
+            f"{self.config['batch_size']} in {self.seconds:.0f} s; "
+            f"test accuracy {self.test_accuracy:.4f}; data: {self.source})"
         )
 
 
@@ -273,7 +317,8 @@ class WeightHistory:
     def __repr__(self):
         shapes = ", ".join(f"{k} {v.shape[1]}×{v.shape[2]}" for k, v in self.layers.items())
         return (
-            f"WeightHistory({self.config['name']}: {len(self.steps)} snapshots over {self.steps[-1]:,} steps "
+            f"WeightHistory({self.config['name']}: {len(self.steps)} snapshots "
+            f"over {self.steps[-1]:,} steps "
             f"({self.epochs[-1]:.0f} epochs) in {self.seconds:.0f} s; layers {shapes}; "
             f"final test accuracy {self.accuracy[-1]:.4f})"
         )

@@ -33,7 +33,9 @@ class BatchStreams:
         self.n = positive_int("n (training-set size)", n)
         batch_size = positive_int("batch_size", batch_size)
         if batch_size > n:
-            raise ValueError(f"batch_size must be in [1, {n}] (the training-set size), got {batch_size}.")
+            raise ValueError(
+                f"batch_size must be in [1, {n}] (the training-set size), got {batch_size}."
+            )
         self.batch_size = batch_size
         self.members = [nonnegative_int("member", m) for m in members]
         if not self.members:
@@ -45,13 +47,17 @@ class BatchStreams:
     def _epoch_orders(self, epoch: int) -> np.ndarray:
         if epoch != self._epoch:
             self._orders = np.stack(
-                [np.random.default_rng([self.seed, m, epoch]).permutation(self.n) for m in self.members]
+                [
+                    np.random.default_rng([self.seed, m, epoch]).permutation(self.n)
+                    for m in self.members
+                ]
             ).astype(np.int32)
             self._epoch = epoch
         return self._orders
 
     def indices(self, start: int, count: int) -> np.ndarray:
-        """Training-image indices of steps ``start, …, start + count − 1``: (count, members, batch_size)."""
+        """Training-image indices of steps ``start, …, start + count − 1``: (count, members,
+        batch_size)."""
         out = np.empty((count, len(self.members), self.batch_size), dtype=np.int32)
         B = self.batch_size
         for j, step in enumerate(range(start, start + count)):

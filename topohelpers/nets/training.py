@@ -59,7 +59,9 @@ def _check_run(steps, batch_size, learning_rate, n_train):
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
     if batch_size > n_train:
-        raise ValueError(f"batch_size must be in [1, {n_train}] (the training-set size), got {batch_size}.")
+        raise ValueError(
+            f"batch_size must be in [1, {n_train}] (the training-set size), got {batch_size}."
+        )
     return steps, batch_size, positive_number("learning_rate", learning_rate)
 
 
@@ -134,18 +136,28 @@ def train_ensemble(
     if weight_decay is None:
         weight_decay = 0.004 if architecture == "C" else 0.0
     sizes = check_model_args(
-        sizes=sizes, architecture=architecture, kernel_size=kernel_size, pool=pool, weight_decay=weight_decay
+        sizes=sizes,
+        architecture=architecture,
+        kernel_size=kernel_size,
+        pool=pool,
+        weight_decay=weight_decay,
     )
-    steps, batch_size, learning_rate = _check_run(steps, batch_size, learning_rate, len(data.x_train))
+    steps, batch_size, learning_rate = _check_run(
+        steps, batch_size, learning_rate, len(data.x_train)
+    )
     snapshots = _snapshot_steps(snapshots, steps)
     check_precision(precision)
     strategy = default_strategy() if strategy == "auto" else strategy
     if members is not None and (not isinstance(members, (tuple, list)) or len(members) != 2):
-        raise ValueError(f"members must be a pair (a, b): members a, …, b − 1 of the ensemble; got {members!r}.")
+        raise ValueError(
+            f"members must be a pair (a, b): members a, …, b − 1 of the ensemble; got {members!r}."
+        )
     a, b = (0, n_members) if members is None else members
     a, b = nonnegative_int("members[0]", a), positive_int("members[1]", b)
     if not a < b <= n_members:
-        raise ValueError(f"members=(a, b) must satisfy 0 <= a < b <= n_members={n_members}, got {members!r}.")
+        raise ValueError(
+            f"members=(a, b) must satisfy 0 <= a < b <= n_members={n_members}, got {members!r}."
+        )
     if pipeline is None:
         x_train = _as_images(data.x_train)
         input_shape = tuple(int(s) for s in x_train.shape[1:])
@@ -180,10 +192,14 @@ def train_ensemble(
             config[key] = _array_key(arr)
             per_member = key == "fixed_conv1" and arr.ndim == 5
             if per_member and arr.shape[0] != n_members:
-                raise ValueError(f"fixed_conv1 holds {arr.shape[0]} members' kernels; n_members is {n_members}.")
+                raise ValueError(
+                    f"fixed_conv1 holds {arr.shape[0]} members' kernels; n_members is {n_members}."
+                )
             extra[key] = model_extra[key] = arr[a:b] if per_member else arr
     if eval_snapshots:
-        config["eval_snapshots"] = int(min(positive_int("eval_snapshots", eval_snapshots), len(data.x_test)))
+        config["eval_snapshots"] = int(
+            min(positive_int("eval_snapshots", eval_snapshots), len(data.x_test))
+        )
 
     def compute(checkpoint):
         ens = EnsembleM(
@@ -203,7 +219,9 @@ def train_ensemble(
         x_eval = y_eval = None
         if eval_snapshots:
             n_eval = config["eval_snapshots"]
-            x_eval = data.x_test[:n_eval] if pipeline is None else pipeline.test(data.x_test[:n_eval])
+            x_eval = (
+                data.x_test[:n_eval] if pipeline is None else pipeline.test(data.x_test[:n_eval])
+            )
             y_eval = np.asarray(data.y_test[:n_eval])[:, None]
 
         def record(step):
@@ -232,16 +250,29 @@ def train_ensemble(
             progress=progress,
         )
         probs = ens.predict(data.x_test if pipeline is None else pipeline.test(data.x_test))
-        arrays["test_accuracy"] = (probs.argmax(-1) == np.asarray(data.y_test)[:, None]).mean(axis=0)
+        arrays["test_accuracy"] = (probs.argmax(-1) == np.asarray(data.y_test)[:, None]).mean(
+            axis=0
+        )
         arrays.update({f"w{j}": w for j, w in enumerate(ens.stacked_weights())})
         arrays.update(extra)
         return arrays
 
     arrays = _run(config, "ensemble", compute, use_cache)
     weights, snaps = unpack(arrays)
-    extras = {k: v for k, v in arrays.items() if k.startswith("acc") or k in ("fixed_conv1", "append", "resumed_at")}
+    extras = {
+        k: v
+        for k, v in arrays.items()
+        if k.startswith("acc") or k in ("fixed_conv1", "append", "resumed_at")
+    }
     return TrainedEnsemble(
-        config, weights, snaps, arrays["test_accuracy"], arrays["loss"], data.source, float(arrays["seconds"]), extras
+        config,
+        weights,
+        snaps,
+        arrays["test_accuracy"],
+        arrays["loss"],
+        data.source,
+        float(arrays["seconds"]),
+        extras,
     )
 
 
@@ -297,12 +328,15 @@ def train_network(
     progress: bool = True,
 ) -> TrainedNetwork:
     """Train one network ``build()`` (an uncompiled Keras model; ``name`` labels it, and its
-    :func:`architecture` is part of the cache key) with ``optimizer`` ("adam" or "sgd") on ``data``, recording
-    the kernels of ``layers`` after each step in ``snapshots`` (0 = initialization; the last step is always
-    recorded). Cached, chunked and resumable like :func:`train_ensemble`.
+    :func:`architecture` is part of the cache key) with ``optimizer`` ("adam" or "sgd") on
+    ``data``, recording the kernels of ``layers`` after each step in ``snapshots`` (0 =
+    initialization; the last step is always recorded). Cached, chunked and resumable like
+    :func:`train_ensemble`.
     """
     keras = _keras()
-    steps, batch_size, learning_rate = _check_run(steps, batch_size, learning_rate, len(data.x_train))
+    steps, batch_size, learning_rate = _check_run(
+        steps, batch_size, learning_rate, len(data.x_train)
+    )
     snapshots = sorted(set(_snapshot_steps(snapshots, steps)) | {steps})
     _optimizer(optimizer, learning_rate)
     check_precision(precision)
@@ -328,10 +362,15 @@ def train_network(
         model = build()
         missing = [lay for lay in layers if lay not in {m.name for m in model.layers}]
         if missing:
-            raise ValueError(f"layers {missing} are not in the model: it has {[m.name for m in model.layers]}.")
+            raise ValueError(
+                f"layers {missing} are not in the model: it has {[m.name for m in model.layers]}."
+            )
 
         def record(step):
-            return {f"snap{step}_{lay}": np.asarray(model.get_layer(lay).get_weights()[0]) for lay in layers}
+            return {
+                f"snap{step}_{lay}": np.asarray(model.get_layer(lay).get_weights()[0])
+                for lay in layers
+            }
 
         streams = BatchStreams(len(x_train), batch_size=batch_size, members=[0], seed=seed)
         arrays = fit(
@@ -359,7 +398,13 @@ def train_network(
     arrays = _run(config, "network", compute, use_cache)
     weights, snaps = unpack(arrays)
     return TrainedNetwork(
-        config, weights, snaps, float(arrays["test_accuracy"]), arrays["loss"], data.source, float(arrays["seconds"])
+        config,
+        weights,
+        snaps,
+        float(arrays["test_accuracy"]),
+        arrays["loss"],
+        data.source,
+        float(arrays["seconds"]),
     )
 
 
@@ -424,7 +469,10 @@ def record_training(
                 pred = np.asarray(model.predict(x_test, batch_size=2000, verbose=0)).argmax(-1)
             cm = np.zeros((n_classes, n_classes), dtype=np.int32)
             np.add.at(cm, (y_test, pred), 1)
-            out = {f"layer_{lay.name}@{step}": dense_vectors(np.asarray(lay.get_weights()[0])) for lay in dense}
+            out = {
+                f"layer_{lay.name}@{step}": dense_vectors(np.asarray(lay.get_weights()[0]))
+                for lay in dense
+            }
             return {**out, f"confusion@{step}": cm}
 
         streams = BatchStreams(n_train, batch_size=batch_size, members=[0], seed=seed)
@@ -445,7 +493,8 @@ def record_training(
         )
         conf = np.stack([arrays.pop(f"confusion@{s}") for s in snap_steps])
         out = {
-            f"layer_{lay.name}": np.stack([arrays.pop(f"layer_{lay.name}@{s}") for s in snap_steps]) for lay in dense
+            f"layer_{lay.name}": np.stack([arrays.pop(f"layer_{lay.name}@{s}") for s in snap_steps])
+            for lay in dense
         }
         out.update(
             confusion=conf,

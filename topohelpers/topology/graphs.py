@@ -41,7 +41,8 @@ class GraphPersistence:
 
     def __repr__(self):
         return (
-            f"GraphPersistence({len(self.pairs)} finite H0 pairs, {len(self.essential)} component(s), "
+            f"GraphPersistence({len(self.pairs)} finite H0 pairs, "
+            f"{len(self.essential)} component(s), "
             f"forest of {len(self.forest)} edges)"
         )
 
@@ -63,7 +64,9 @@ def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
     v = np.asarray(v, dtype=np.int64)
     w = np.asarray(w, dtype=np.float64)
     if not (u.shape == v.shape == w.shape) or u.ndim != 1:
-        raise ValueError(f"u, v and w must be 1-D arrays of one length, got {u.shape}, {v.shape}, {w.shape}.")
+        raise ValueError(
+            f"u, v and w must be 1-D arrays of one length, got {u.shape}, {v.shape}, {w.shape}."
+        )
     if len(w) and (not np.isfinite(w).all()):
         raise ValueError("w holds NaN or inf: give every edge a finite weight.")
     if len(u) and min(u.min(), v.min()) < 0:
@@ -91,7 +94,9 @@ def superlevel_h0(u, v, w, n_vertices: int | None = None) -> GraphPersistence:
         if ra == rb:
             continue
         # elder rule: the component born later (lower birth in a superlevel filtration) dies
-        young, old = (ra, rb) if birth[ra] < birth[rb] or (birth[ra] == birth[rb] and ra > rb) else (rb, ra)
+        young, old = (
+            (ra, rb) if birth[ra] < birth[rb] or (birth[ra] == birth[rb] and ra > rb) else (rb, ra)
+        )
         pairs.append((birth[young], x))
         parent[young] = old
         forest.append((a, b, x))
@@ -116,7 +121,9 @@ def subgraph_features(persistences, n_vertices: int):
         + np.maximum(p.forest[:, 0], p.forest[:, 1]).astype(np.int64)
         for p in persistences
     ]
-    vocab, cols = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_inverse=True)
+    vocab, cols = np.unique(
+        np.concatenate(keys) if keys else np.zeros(0, np.int64), return_inverse=True
+    )
     rows = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
     vals = np.concatenate([p.forest_lifetime for p in persistences]) if keys else np.zeros(0)
     X = csr_matrix((vals, (rows, cols)), shape=(len(keys), len(vocab)))
@@ -180,7 +187,9 @@ def neural_persistence(kernels, *, normalize: bool = True):
     return values, float(values.mean())
 
 
-def permuted_neural_persistence(kernels, *, n_permutations: int = 19, normalize: bool = True, random_state=0):
+def permuted_neural_persistence(
+    kernels, *, n_permutations: int = 19, normalize: bool = True, random_state=0
+):
     """Mean neural persistence of ``n_permutations`` copies of a network whose weights are
     shuffled within each layer: the same weights (so the same |w| distribution and maximum),
     with their arrangement destroyed — the null of a claim that training gives neural
@@ -200,7 +209,9 @@ def permuted_neural_persistence(kernels, *, n_permutations: int = 19, normalize:
     rng = np.random.default_rng(random_state)
     return np.array(
         [
-            neural_persistence([rng.permutation(m.ravel()).reshape(m.shape) for m in mats], normalize=normalize)[1]
+            neural_persistence(
+                [rng.permutation(m.ravel()).reshape(m.shape) for m in mats], normalize=normalize
+            )[1]
             for _ in range(n_permutations)
         ]
     )
@@ -227,7 +238,8 @@ def greater_than_null(observed, null, *, n_resamples: int = 10_000, random_state
     nul = np.asarray(null, dtype=np.float64)
     if nul.ndim != 2 or len(nul) != len(obs) or nul.shape[1] < 1 or not len(obs):
         raise ValueError(
-            f"null must be (networks, copies) with one row per observed value ({len(obs)}), got shape {nul.shape}."
+            f"null must be (networks, copies) with one row per observed value ({len(obs)}), "
+            f"got shape {nul.shape}."
         )
     if not (np.isfinite(obs).all() and np.isfinite(nul).all()):
         raise ValueError("observed and null must be finite.")

@@ -43,9 +43,14 @@ def kmapper11_overlap(perc: float) -> float:
     >>> round(kmapper11_overlap(0.99), 4), kmapper11_overlap(0.0)
     (0.4975, 0.0)
     """
-    if isinstance(perc, bool) or not isinstance(perc, (int, float, np.number)) or not (0 <= perc < np.inf):
+    if (
+        isinstance(perc, bool)
+        or not isinstance(perc, (int, float, np.number))
+        or not (0 <= perc < np.inf)
+    ):
         raise ValueError(
-            f"perc must be a finite number >= 0 (KeplerMapper 1.1's overlap_perc, e.g. 0.99), got {perc!r}."
+            "perc must be a finite number >= 0 (KeplerMapper 1.1's overlap_perc, e.g. 0.99), "
+            f"got {perc!r}."
         )
     return float(perc) / (1.0 + float(perc))
 
@@ -224,7 +229,9 @@ def learning_sweep(
     X = _check_points(points)
     step = np.asarray(step)
     if step.shape != (len(X),):
-        raise ValueError(f"step must hold one training step per point ({len(X)}), got shape {step.shape}.")
+        raise ValueError(
+            f"step must hold one training step per point ({len(X)}), got shape {step.shape}."
+        )
     steps = COVER_STEPS if steps is None else tuple(steps)
     if not steps or any(not s > 0 for s in steps):
         raise ValueError(f"steps must be positive factors, got {steps!r}.")
@@ -237,7 +244,15 @@ def learning_sweep(
         for b in steps:
             cubes = max(1, int(round(n_cubes * a)))
             g = _fit(space, f, n_cubes=cubes, overlap=overlap, eps=eps * b, min_samples=min_samples)
-            rows.append((cubes, eps * b, count_branches(g, step), g.summary_.n_components, g.summary_.n_loops))
+            rows.append(
+                (
+                    cubes,
+                    eps * b,
+                    count_branches(g, step),
+                    g.summary_.n_components,
+                    g.summary_.n_loops,
+                )
+            )
     r = np.array(rows, dtype=float)
     return LearningSweep(r[:, 0].astype(int), r[:, 1], *(r[:, i].astype(int) for i in (2, 3, 4)))
 
@@ -251,7 +266,9 @@ def null_trajectories(weights, *, random_state=0) -> np.ndarray:
     """
     W = np.asarray(weights, dtype=np.float64)
     if W.ndim != 3 or W.shape[0] < 2:
-        raise ValueError(f"weights must be a (snapshots ≥ 2, neurons, dims) array, got shape {W.shape}.")
+        raise ValueError(
+            f"weights must be a (snapshots ≥ 2, neurons, dims) array, got shape {W.shape}."
+        )
     if not np.isfinite(W).all():
         raise ValueError("weights must be finite.")
     rng = np.random.default_rng(random_state)
@@ -259,7 +276,10 @@ def null_trajectories(weights, *, random_state=0) -> np.ndarray:
     d = rng.standard_normal(W[1:].shape)
     d *= length / np.maximum(np.linalg.norm(d, axis=2, keepdims=True), np.finfo(float).tiny)
     walk = np.concatenate([W[:1], W[:1] + np.cumsum(d, axis=0)])
-    real, now = np.linalg.norm(W, axis=2, keepdims=True), np.linalg.norm(walk, axis=2, keepdims=True)
+    real, now = (
+        np.linalg.norm(W, axis=2, keepdims=True),
+        np.linalg.norm(walk, axis=2, keepdims=True),
+    )
     return np.where(now > 0, walk * (real / np.where(now > 0, now, 1.0)), walk)
 
 
@@ -281,21 +301,35 @@ class Phases:
     chaotic: np.ndarray
 
     def count(self, min_surface: int = 3) -> int:
-        """How many of the three phases occur (the surface only if it lasts ≥ ``min_surface`` snapshots)."""
-        return int(self.uniform.any()) + int(self.surface.sum() >= min_surface) + int(self.chaotic.any())
+        """How many of the three phases occur (the surface only if it lasts ≥ ``min_surface``
+        snapshots)."""
+        return (
+            int(self.uniform.any())
+            + int(self.surface.sum() >= min_surface)
+            + int(self.chaotic.any())
+        )
 
 
 def phases(weights, *, still: float = 0.01, one_direction: float = 0.9) -> Phases:
     """The :class:`Phases` of a ``(snapshots, neurons, dims)`` weight history."""
     W = np.asarray(weights, dtype=np.float64)
     if W.ndim != 3:
-        raise ValueError(f"weights must be a (snapshots, neurons, dims) array, got shape {W.shape}.")
+        raise ValueError(
+            f"weights must be a (snapshots, neurons, dims) array, got shape {W.shape}."
+        )
     if not (0 < still < 1 and 0 < one_direction <= 1):
-        raise ValueError(f"still must be in (0, 1) and one_direction in (0, 1], got {still!r}, {one_direction!r}.")
+        raise ValueError(
+            "still must be in (0, 1) and one_direction in (0, 1], "
+            f"got {still!r}, {one_direction!r}."
+        )
     W = W - W.mean(axis=1, keepdims=True)
     spread = np.linalg.norm(W, axis=2).mean(axis=1)
     s = np.linalg.svd(W, compute_uv=False)
     one_dir = (s[:, 0] ** 2) / np.maximum((s**2).sum(axis=1), 1e-300)
     uniform = spread <= still * spread.max() if spread.max() > 0 else np.ones(len(W), bool)
-    surface = ~uniform & (one_dir >= one_direction) & (np.cumsum(~uniform & (one_dir < one_direction)) == 0)
+    surface = (
+        ~uniform
+        & (one_dir >= one_direction)
+        & (np.cumsum(~uniform & (one_dir < one_direction)) == 0)
+    )
     return Phases(spread, one_dir, uniform, surface, ~uniform & ~surface)

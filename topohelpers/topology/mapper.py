@@ -30,7 +30,11 @@ def gain_to_overlap(gain: float) -> float:
     >>> gain_to_overlap(3), gain_to_overlap(2)
     (0.6666666666666667, 0.5)
     """
-    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.number)) or not 1 <= gain < np.inf:
+    if (
+        isinstance(gain, bool)
+        or not isinstance(gain, (int, float, np.number))
+        or not 1 <= gain < np.inf
+    ):
         raise ValueError(f"gain must be a finite number >= 1 (gain 3 = 2/3 overlap), got {gain!r}.")
     return 1.0 - 1.0 / float(gain)
 
@@ -43,7 +47,10 @@ def variance_normalize(X) -> np.ndarray:
     sd = X.std(axis=0)
     if np.any(sd == 0):
         cols = np.flatnonzero(sd == 0).tolist()
-        raise ValueError(f"X has constant columns {cols}: the variance-normalized metric needs every column to vary.")
+        raise ValueError(
+            f"X has constant columns {cols}: "
+            "the variance-normalized metric needs every column to vary."
+        )
     return X / sd
 
 
@@ -94,7 +101,9 @@ class GapSingleLinkage(ClusterMixin, BaseEstimator):
             heights = Z[:, 2]
             lo, diam = heights.min(), pdist(X).max()
             if diam > lo:
-                counts, edges = np.histogram(np.r_[heights, diam], bins=self.n_bins, range=(lo, diam))
+                counts, edges = np.histogram(
+                    np.r_[heights, diam], bins=self.n_bins, range=(lo, diam)
+                )
                 empty = np.flatnonzero(counts == 0)
                 if len(empty):
                     self.threshold_ = float(edges[empty[0]])
@@ -151,23 +160,32 @@ def clique_betti1(G: nx.Graph) -> int:
     return int(np.sum(np.isinf(h1[:, 1])))
 
 
-def neighbourhood_lens(X, *, n_neighbors: int = 15, method: str = "umap", random_state=0) -> np.ndarray:
+def neighbourhood_lens(
+    X, *, n_neighbors: int = 15, method: str = "umap", random_state=0
+) -> np.ndarray:
     """A 2-D embedding of the k-nearest-neighbour graph: the open analogue of Ayasdi's
     "neighborhood lenses". ``method`` is ``"umap"`` (umap-learn) or ``"spectral"``
     (scikit-learn's spectral embedding of the kNN graph).
     """
     X = check_array(X, dtype=np.float64)
     if not isinstance(n_neighbors, (int, np.integer)) or not 2 <= n_neighbors < X.shape[0]:
-        raise ValueError(f"n_neighbors must be an integer in [2, n) with n={X.shape[0]}, got {n_neighbors!r}.")
+        raise ValueError(
+            f"n_neighbors must be an integer in [2, n) with n={X.shape[0]}, got {n_neighbors!r}."
+        )
     if method == "umap":
         import umap
 
-        return umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=random_state).fit_transform(X)
+        return umap.UMAP(
+            n_components=2, n_neighbors=n_neighbors, random_state=random_state
+        ).fit_transform(X)
     if method == "spectral":
         from sklearn.manifold import SpectralEmbedding
 
         return SpectralEmbedding(
-            n_components=2, affinity="nearest_neighbors", n_neighbors=n_neighbors, random_state=random_state
+            n_components=2,
+            affinity="nearest_neighbors",
+            n_neighbors=n_neighbors,
+            random_state=random_state,
         ).fit_transform(X)
     raise ValueError(f"method must be 'umap' or 'spectral', got {method!r}.")
 
@@ -231,7 +249,12 @@ class Mapper(BaseEstimator):
     """
 
     def __init__(
-        self, resolution: int = 30, gain: float = 3.0, n_components: int = 2, metric: str = "vne", clusterer=None
+        self,
+        resolution: int = 30,
+        gain: float = 3.0,
+        n_components: int = 2,
+        metric: str = "vne",
+        clusterer=None,
     ):
         self.resolution = resolution
         self.gain = gain
@@ -254,16 +277,22 @@ class Mapper(BaseEstimator):
             raise ValueError(f"metric must be 'vne' or 'euclidean', got {self.metric!r}.")
         if lens is None:
             if not 1 <= self.n_components <= X.shape[1]:
-                raise ValueError(f"n_components must be in [1, {X.shape[1]}], got {self.n_components!r}.")
+                raise ValueError(
+                    f"n_components must be in [1, {X.shape[1]}], got {self.n_components!r}."
+                )
             lens = PCA(n_components=self.n_components).fit_transform(X)
         lens = check_array(lens, dtype=np.float64, ensure_2d=False)
         lens = lens.reshape(len(lens), -1)
         if len(lens) != len(X):
-            raise ValueError(f"lens has {len(lens)} rows but X has {len(X)}: give one lens value per point.")
+            raise ValueError(
+                f"lens has {len(lens)} rows but X has {len(X)}: give one lens value per point."
+            )
         clusterer = clone(self.clusterer) if self.clusterer is not None else GapSingleLinkage()
         cover = km.Cover(n_cubes=self.resolution, perc_overlap=overlap)
         mapper = km.KeplerMapper(verbose=0)
-        self.graph_ = mapper.map(lens, space, clusterer=clusterer, cover=cover, nerve=_indexed_nerve())
+        self.graph_ = mapper.map(
+            lens, space, clusterer=clusterer, cover=cover, nerve=_indexed_nerve()
+        )
         self.lens_ = lens
         self.intervals_ = [
             np.c_[
@@ -304,8 +333,13 @@ class Mapper(BaseEstimator):
         xy = np.array([pos[k] for k in nodes])
         sizes = np.array([len(self.nodes_[k]) for k in nodes])
         centre = xy.mean(axis=0)
-        sector = np.floor((np.arctan2(*(xy - centre).T[::-1]) + np.pi) / (2 * np.pi) * n).astype(int) % n
-        return [nodes[np.flatnonzero(sector == s)[np.argmax(sizes[sector == s])]] for s in np.unique(sector)]
+        sector = (
+            np.floor((np.arctan2(*(xy - centre).T[::-1]) + np.pi) / (2 * np.pi) * n).astype(int) % n
+        )
+        return [
+            nodes[np.flatnonzero(sector == s)[np.argmax(sizes[sector == s])]]
+            for s in np.unique(sector)
+        ]
 
     def node_means(self, X) -> dict:
         """Mean of ``X`` over each node's members (e.g. the mean filter drawn beside a node)."""
@@ -335,7 +369,8 @@ class CoverSweep:
 
     def __repr__(self):
         return (
-            f"CoverSweep({len(self.loops)} covers; loops {self.loops.tolist()}, components {self.components.tolist()})"
+            f"CoverSweep({len(self.loops)} covers; loops {self.loops.tolist()}, "
+            f"components {self.components.tolist()})"
         )
 
 
@@ -382,7 +417,9 @@ def ball_mapper(X, eps: float) -> nx.Graph:
     """
     import warnings
 
-    with warnings.catch_warnings():  # pyballmapper imports tqdm.autonotebook, which warns without ipywidgets
+    with (
+        warnings.catch_warnings()
+    ):  # pyballmapper imports tqdm.autonotebook, which warns without ipywidgets
         warnings.simplefilter("ignore")
         from pyballmapper import BallMapper
 

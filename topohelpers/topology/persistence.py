@@ -51,7 +51,8 @@ class Persistence:
         return np.concatenate([lt, np.zeros(max(0, n - len(lt)))])[:n]
 
     def gap_ratio(self, dim: int, rank: int = 1) -> float:
-        """Lifetime of bar ``rank`` over that of bar ``rank + 1`` (1 = longest; inf if none follows)."""
+        """Lifetime of bar ``rank`` over that of bar ``rank + 1`` (1 = longest; inf if none
+        follows)."""
         a, b = self.longest(dim, rank + 1)[rank - 1 : rank + 1]
         return float(a / b) if b > 0 else float("inf")
 
@@ -63,7 +64,8 @@ class Persistence:
 
         Examples
         --------
-        >>> Persistence([np.zeros((0, 2)), np.array([[0, 1.0], [0, .9], [0, .2], [0, .15]])], 4, 4, 2).largest_gap(1)
+        >>> Persistence([np.zeros((0, 2)), np.array([[0, 1.0], [0, .9], [0, .2], [0, .15]])],
+        ...             4, 4, 2).largest_gap(1)
         (2, 4.5)
         """
         self._check_dim(dim)
@@ -81,7 +83,11 @@ class Persistence:
             top = ", ".join("inf" if np.isinf(x) else f"{x:.3g}" for x in lt[:4])
             parts.append(f"H{dim}: {len(lt)} bars, longest [{top}{', …' if len(lt) > 4 else ''}]")
         sub = f" ({self.n_landmarks} landmarks)" if self.n_landmarks < self.n_points else ""
-        return f"Persistence(n_points={self.n_points}{sub}, coeff={self.coeff}; " + "; ".join(parts) + ")"
+        return (
+            f"Persistence(n_points={self.n_points}{sub}, coeff={self.coeff}; "
+            + "; ".join(parts)
+            + ")"
+        )
 
 
 def rips(X, *, maxdim: int = 1, n_landmarks: int | None = None, coeff: int = 2) -> Persistence:
@@ -121,4 +127,6 @@ def rips(X, *, maxdim: int = 1, n_landmarks: int | None = None, coeff: int = 2) 
     m = n if n_landmarks is None or n_landmarks >= n else int(n_landmarks)
     kwargs = {"n_perm": m} if m < n else {}
     res = ripser.ripser(X, maxdim=maxdim, coeff=coeff, **kwargs)
-    return Persistence(dgms=[np.asarray(d) for d in res["dgms"]], n_points=n, n_landmarks=m, coeff=coeff)
+    return Persistence(
+        dgms=[np.asarray(d) for d in res["dgms"]], n_points=n, n_landmarks=m, coeff=coeff
+    )
