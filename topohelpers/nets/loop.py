@@ -39,14 +39,16 @@ class TrainingDiverged(ValueError):
 def _check_weights(model, step):
     """Raise :class:`TrainingDiverged` if a weight is not finite. The loss alone does not tell:
     the cross-entropy clips probabilities, and on some CPUs a NaN activation comes out of ReLU as 0,
-    so networks with NaN kernels can report a finite loss of log 10."""
+    so networks with NaN kernels can report a finite loss of log 10. Checked once, when the run
+    ends (NaN is absorbing under gradient steps), not at every snapshot: nothing is cached before
+    the end either way."""
     for v in model.trainable_variables:
         w = np.asarray(v.numpy())
         if not np.all(np.isfinite(w)):
             raise TrainingDiverged(
-                f"the weights {v.path} became {w[~np.isfinite(w)].flat[0]} "
-                f"by step {step:,}: lower the "
-                f"learning_rate (or check the data for NaN or infinite pixels); nothing was cached."
+                f"the weights {v.path} became {w[~np.isfinite(w)].flat[0]} by step {step:,}: "
+                "lower the learning_rate (or check the data for NaN or infinite pixels); "
+                "nothing was cached."
             )
 
 
@@ -405,7 +407,7 @@ def fit(
                 if done == stop or due:
                     collect()
                     runner.sync()
-                    if done == stop:
+                    if done == steps:  # a NaN weight stays NaN: one look at the end suffices
                         _check_weights(model, done)
                     if done in snapshots:
                         recorded.update(record(done))
