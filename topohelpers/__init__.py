@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 import types as _types
 
-from . import analysis, clouds, data, nets, reportcard, rules, shipped, topology
+from . import analysis, clouds, data, nets, reportcard, rules, topology
 from .analysis import CloudReport, analyze_filters, vanishing
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .clouds import (
@@ -125,7 +125,6 @@ from .rules import (
     rise_together,
     unlike_paper,
 )
-from .shipped import ShippedRun, ShippedWeightsError, load_shipped, verify_shipped
 from .topology import (
     GABELLA,
     GABELLA_LENS,
@@ -159,10 +158,26 @@ from .topology import (
     variance_normalize,
 )
 
+_LAZY = ("ShippedRun", "ShippedWeightsError", "load_shipped", "verify_shipped")
+
 __all__ = sorted(
-    name
-    for name, value in globals().items()
-    if not name.startswith("_") and not isinstance(value, _types.ModuleType)
+    [
+        name
+        for name, value in globals().items()
+        if not name.startswith("_") and not isinstance(value, _types.ModuleType)
+    ]
+    + list(_LAZY)
 )
 """Every ``th.`` name. The wings and the plumbing modules (``th.nets``, ``th.rules`` …) are
 attributes, not star-exported."""
+
+
+def __getattr__(name):
+    # ``shipped`` is imported on first use, so that ``python -m topohelpers.shipped`` runs it as
+    # __main__ without importing it twice.
+    if name == "shipped" or name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(".shipped", __name__)
+        return module if name == "shipped" else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
