@@ -22,13 +22,13 @@ book: $(STAMP)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 ## make test: ruff (format and lint), unit tests + doctests (the engine's tests under JAX too), notebook pairs
-## in sync, nbval at smoke, clean -W smoke build
+## in sync, nbval at smoke, clean -W smoke build, then that site in headless Chromium (tests/browser)
 LINTED := topohelpers tests benchmarks scripts book/_ext
 
 test: $(STAMP)
 	$(BIN)/ruff format --check --quiet $(LINTED) || { echo "run: $(BIN)/ruff format $(LINTED)"; exit 1; }
 	$(BIN)/ruff check --quiet $(LINTED)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests topohelpers
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests topohelpers --ignore=tests/browser
 	if $(BIN)/python -c "import sys; sys.exit(sys.version_info < (3, 11))"; then \
 	  KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_training.py; \
 	else echo "Python < 3.11 has no jax 0.10: the engine's tests ran under TensorFlow only"; fi
@@ -41,6 +41,7 @@ site-smoke: $(STAMP)
 	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) \
 	  $(BIN)/jupyter-book build . --builder html --path-output _build/smoke -W --keep-going
 	$(BIN)/python scripts/check_site.py _build/smoke/_build/html
+	TOPO_SITE=_build/smoke/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 ## make paper-weights EXPERIMENT=mnist-circles SHARD=3/5: train one shard of a paper-scale experiment and ship it
 ## into artifacts/paper/ (python -m topohelpers.shipped list says what is missing)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html as _html
 import io
+import json
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,7 +43,7 @@ def plot_filters(
         fig, axes = plt.subplots(
             nrows,
             min(ncols, n),
-            figsize=(1.1 * min(ncols, n), 1.15 * nrows + 0.4 * (title is not None)),
+            figsize=(0.95 * min(ncols, n), 1.05 * nrows + 0.4 * (title is not None)),
             squeeze=False,
             layout="constrained",
         )
@@ -72,7 +73,7 @@ def plot_barcode(pers: Persistence, *, dims=(0, 1), max_bars: int = 40, axes=Non
     if not isinstance(pers, Persistence):
         raise ValueError("pers must be a Persistence (from th.rips).")
     if axes is None:
-        _, axes = plt.subplots(1, len(dims), figsize=(4 * len(dims), 3), squeeze=False)
+        _, axes = plt.subplots(1, len(dims), figsize=(3.8 * len(dims), 3), squeeze=False)
     axes = np.asarray(axes).ravel()
     finite = np.concatenate(
         [d[np.isfinite(d[:, 1]), 1] for d in pers.dgms if len(d)] or [np.ones(1)]
@@ -208,31 +209,140 @@ def _png_data_uri(img) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def mapper_html(mapper, X, *, image_shape=None, title="Mapper graph") -> str:
-    """Interactive KeplerMapper page of a fitted Mapper: nodes coloured by size, and each
-    member filter shown as a small image in the node's tooltip. Returns the HTML text."""
-    import kmapper as km
+_MAPPER_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title><style>
+body {{ margin: 0; font: 13px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+       background: #fff; }}
+.wrap {{ display: flex; flex-wrap: wrap; gap: 8px; padding: 6px; }}
+svg {{ flex: 1 1 430px; max-width: 100%; height: auto; border: 1px solid #ddd; }}
+.side {{ flex: 1 1 200px; min-width: 180px; }}
+h1 {{ font-size: 14px; margin: 0 0 4px; }}
+.legend {{ height: 12px; border: 1px solid #999;
+          background: linear-gradient(to right, {gradient}); }}
+.ticks {{ display: flex; justify-content: space-between; font-size: 12px; }}
+#info {{ margin-top: 8px; }}
+#info img {{ width: 24px; height: 24px; image-rendering: pixelated; margin: 1px;
+            border: 1px solid #ccc; }}
+circle {{ stroke: #333; stroke-width: 0.6; cursor: pointer; }}
+circle.on {{ stroke: #d62728; stroke-width: 2.5; }}
+line {{ stroke: #9a9a9a; stroke-width: 1; }}
+</style></head><body><div class="wrap">
+<svg id="g" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}">
+{edges}
+{nodes}
+</svg>
+<div class="side"><h1>{title}</h1>
+<div>{summary}</div>
+<div style="margin-top:6px">node colour: {color_name}</div>
+<div class="legend"></div><div class="ticks"><span>{lo}</span><span>{hi}</span></div>
+<div style="margin-top:4px">node area: points in the node</div>
+<div id="info">Hover over or click a node to see its members.</div></div></div>
+<script>
+var M = {members}, T = {thumbs}, V = {values}, pinned = null;
+function show(i) {{
+  var m = M[i], html = "<b>node " + i + "</b>: " + m.length + " points"
+    + ({color_name_js} ? ", " + {color_name_js} + " " + V[i] : "") + "<br>";
+  for (var j = 0; j < Math.min(m.length, {max_thumbs}); j++) html += '<img src="' + T[m[j]] + '">';
+  if (m.length > {max_thumbs}) html += "<br>… and " + (m.length - {max_thumbs}) + " more";
+  document.getElementById("info").innerHTML = html;
+}}
+document.querySelectorAll("circle").forEach(function (c) {{
+  var i = +c.getAttribute("data-i");
+  c.addEventListener("mouseenter", function () {{ if (pinned === null) show(i); }});
+  c.addEventListener("click", function () {{
+    if (pinned !== null) pinned.classList.remove("on");
+    pinned = (pinned === c) ? null : c;
+    if (pinned) {{ c.classList.add("on"); show(i); }}
+  }});
+}});
+</script></body></html>"""
 
-    if not hasattr(mapper, "graph_"):
+
+def mapper_html(
+    mapper,
+    X,
+    *,
+    image_shape=None,
+    title="Mapper graph",
+    node_color=None,
+    color_label="points in node",
+    cmap="viridis",
+    max_thumbnails: int = 60,
+    seed: int = 0,
+) -> str:
+    """A self-contained interactive page of a fitted Mapper graph: nothing is loaded from
+    outside (no d3, no fonts), so it works offline and in Colab.
+
+    The layout is a seeded spring layout computed here, scaled to fill the frame; nodes are
+    sized by the points they hold and coloured by ``node_color`` (node -> value; default:
+    the points in the node) on a ``cmap`` with a legend. Hovering over a node, or clicking it
+    to pin it, lists its member filters (rows of ``X``) as small images beside the graph.
+    Returns the HTML text (see :func:`show_html`)."""
+    import matplotlib as mpl
+    import networkx as nx
+
+    if not hasattr(mapper, "G_"):
         raise ValueError("mapper is not fitted: call Mapper(...).fit(X) first.")
+    positive_int("max_thumbnails", max_thumbnails)
     imgs = _square(X, image_shape)
     if len(imgs) != mapper.n_points_:
         raise ValueError(f"X has {len(imgs)} rows but the Mapper was fitted on {mapper.n_points_}.")
-    tips = np.array(
-        [
-            f'<img src="{_png_data_uri(im)}" width="24" height="24" '
-            'style="image-rendering:pixelated;margin:1px">'
-            for im in imgs
-        ]
+    G = mapper.G_
+    nodes = list(G.nodes)
+    index = {k: i for i, k in enumerate(nodes)}
+    sizes = np.array([G.nodes[k]["size"] for k in nodes], dtype=float)
+    if node_color is None:
+        values = sizes
+    else:
+        missing = [k for k in nodes if k not in node_color]
+        if missing:
+            raise ValueError(
+                f"node_color has no value for {len(missing)} nodes, e.g. {missing[0]!r}."
+            )
+        values = np.array([node_color[k] for k in nodes], dtype=float)
+    w, h, pad = 560, 460, 14
+    pos = nx.spring_layout(G, seed=seed) if nodes else {}
+    xy = np.array([pos[k] for k in nodes]) if nodes else np.zeros((0, 2))
+    if len(xy):
+        lo, span = xy.min(axis=0), np.ptp(xy, axis=0)
+        span[span == 0] = 1
+        xy = pad + (xy - lo) / span * [w - 2 * pad, h - 2 * pad]
+    radius = 2.5 + 8 * np.sqrt(sizes / max(sizes.max(initial=0), 1))
+    vmin, vmax = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    norm = mpl.colors.Normalize(vmin, vmax if vmax > vmin else vmin + 1)
+    colormap = mpl.colormaps[cmap]
+    hexes = [mpl.colors.to_hex(colormap(norm(v))) for v in values]
+    edges = "\n".join(
+        f'<line x1="{xy[index[a], 0]:.1f}" y1="{xy[index[a], 1]:.1f}" '
+        f'x2="{xy[index[b], 0]:.1f}" y2="{xy[index[b], 1]:.1f}"/>'
+        for a, b in G.edges
     )
-    return km.KeplerMapper(verbose=0).visualize(
-        mapper.graph_,
-        color_values=np.ones(len(imgs)),
-        color_function_name="points in node",
-        node_color_function="sum",
-        custom_tooltips=tips,
-        save_file=False,
-        title=title,
+    circles = "\n".join(
+        f'<circle data-i="{i}" cx="{xy[i, 0]:.1f}" cy="{xy[i, 1]:.1f}" r="{radius[i]:.1f}" '
+        f'fill="{hexes[i]}"><title>node {i}: {int(sizes[i])} points</title></circle>'
+        for i in range(len(nodes))
+    )
+    used = sorted({int(m) for k in nodes for m in G.nodes[k]["members"]})
+    thumbs = {m: _png_data_uri(imgs[m]) for m in used}
+    members = [[int(m) for m in G.nodes[k]["members"]] for k in nodes]
+    fmt = (lambda v: f"{v:.3g}") if node_color is not None else (lambda v: f"{v:.0f}")
+    s = mapper.summary_
+    return _MAPPER_PAGE.format(
+        title=_html.escape(title),
+        w=w,
+        h=h,
+        edges=edges,
+        nodes=circles,
+        gradient=", ".join(mpl.colors.to_hex(colormap(t)) for t in np.linspace(0, 1, 9)),
+        summary=f"{s.n_nodes} nodes, {s.n_components} components, {s.n_loops} loops",
+        color_name=_html.escape(color_label),
+        color_name_js=json.dumps(color_label if node_color is not None else ""),
+        lo=fmt(vmin),
+        hi=fmt(vmax),
+        members=json.dumps(members),
+        thumbs=json.dumps({str(m): t for m, t in thumbs.items()}),
+        values=json.dumps([fmt(v) for v in values]),
+        max_thumbs=int(max_thumbnails),
     )
 
 
@@ -269,7 +379,9 @@ def plot_grid(
             f"values has shape {values.shape}, labels give {(len(yticklabels), len(xticklabels))}."
         )
     if ax is None:
-        _, ax = plt.subplots(figsize=(1 + 0.9 * values.shape[1], 1 + 0.6 * values.shape[0]))
+        _, ax = plt.subplots(
+            figsize=(min(7.8, 1 + 0.9 * values.shape[1]), 1 + 0.6 * values.shape[0])
+        )
     finite = np.where(np.isfinite(values), values, np.nan)
     ax.imshow(finite, cmap=cmap, aspect="auto", origin="lower")
     top = np.nanmax(finite) if np.isfinite(finite).any() else 1
@@ -297,7 +409,7 @@ def plot_grid(
 def trajectories_3d(points, step, neuron, *, title="", max_neurons: int = 100) -> str:
     """Interactive 3-D view (plotly) of weight trajectories: the first three principal
     components of ``points``, one line per neuron, coloured by training step. Returns a whole
-    HTML page (plotly.js from its CDN) for :func:`show_html`."""
+    HTML page for :func:`show_html`, with plotly.js inside it (≈ 4.7 MB), so it draws offline."""
     import plotly.graph_objects as go
     from sklearn.decomposition import PCA
 
@@ -333,4 +445,4 @@ def trajectories_3d(points, step, neuron, *, title="", max_neurons: int = 100) -
         height=560,
         scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"),
     )
-    return fig.to_html(include_plotlyjs="cdn", full_html=True)
+    return fig.to_html(include_plotlyjs=True, full_html=True)

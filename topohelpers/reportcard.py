@@ -294,13 +294,14 @@ def load_rows(path) -> list[Row]:
 
 
 def rows_html(rows) -> str:
-    """An HTML table of report-card rows (used by the notebook display)."""
-    cols = ("claim", "rule", "published", "ours", "null", "source")
-    head = "".join(f"<th>{c}</th>" for c in cols) + "<th>verdict</th>"
+    """An HTML table of report-card rows (used by the notebook display): the verdict first, so
+    that it stays in view when the table scrolls on a narrow screen."""
+    cols = ("claim", "published", "ours", "null", "rule", "source")
+    pad = "padding:0.3em 0.5em;vertical-align:top;text-align:left;border-bottom:1px solid #ddd"
+    head = "".join(f'<th style="{pad}">{c}</th>' for c in ("verdict", *cols))
     body = "".join(
         "<tr>"
-        + "".join(f"<td>{html.escape(getattr(r, c))}</td>" for c in cols)
-        + f'<td style="color:{COLOURS[r.verdict]}"><b>{r.verdict}</b>'
+        + f'<td style="{pad};color:{COLOURS[r.verdict]};min-width:8em"><b>{r.verdict}</b>'
         + (f"<br><small>{html.escape(r.reason)}</small>" if r.reason else "")
         + (
             ""
@@ -308,7 +309,13 @@ def rows_html(rows) -> str:
             else f"<br><small>at this scale the rule {'holds' if r.rule_holds else 'fails'}</small>"
         )
         + (f"<br><small>extra: {html.escape(r.variant)}</small>" if r.variant else "")
-        + "</td></tr>"
+        + "</td>"
+        + "".join(f'<td style="{pad}">{html.escape(getattr(r, c))}</td>' for c in cols)
+        + "</tr>"
         for r in rows
     )
-    return f'<table class="reportcard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        '<div style="overflow-x:auto;max-width:100%"><table class="reportcard" '
+        'style="border-collapse:collapse;font-size:0.85em">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )

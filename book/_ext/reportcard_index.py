@@ -1,4 +1,6 @@
-"""Sphinx extension: ``{reportcard-index}`` renders every ``reportcards/*.json`` as one table.
+"""Sphinx extension: ``{reportcard-index}`` renders every ``reportcards/*.json``: one line per
+chapter (its rows, each verdict's count, the profiles, a link), then each chapter's rows in a
+collapsible table, the verdict first so that it stays in view on a narrow screen.
 
 The table is built after all pages have been read (and their notebooks executed), so it
 shows the rows the chapters recorded in this very build; the page holding the directive
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from html import escape
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-COLUMNS = ("chapter", "claim", "rule", "published", "ours", "null", "source", "profile", "verdict")
 VERDICTS = ("reproduced", "not reproduced", "not comparable", "not run")
+DETAIL = ("verdict", "claim", "published", "ours", "null", "rule", "source")
 
 
 class reportcard_placeholder(nodes.General, nodes.Element):
@@ -42,70 +45,78 @@ def _rows(folder: Path):
     return rows
 
 
-def _simple_table(header, body_rows, classes, cell_classes=None):
-    table = nodes.table(classes=classes)
-    group = nodes.tgroup(cols=len(header))
-    table += group
-    for _ in header:
-        group += nodes.colspec(colwidth=1)
-    head = nodes.thead()
-    group += head
-    row = nodes.row()
-    for c in header:
-        row += nodes.entry("", nodes.paragraph(text=c))
-    head += row
-    body = nodes.tbody()
-    group += body
-    for i, cells in enumerate(body_rows):
-        row = nodes.row()
-        for j, cell in enumerate(cells):
-            para = nodes.paragraph()
-            para += cell if isinstance(cell, nodes.Node) else nodes.Text(str(cell))
-            extra = cell_classes(i, j) if cell_classes else []
-            row += nodes.entry("", para, classes=extra)
-        body += row
-    return table
+def _verdict_class(verdict: str) -> str:
+    return "verdict-" + verdict.replace(" ", "-")
 
 
-def _counts(rows, chapters):
-    """Per chapter and profile: how many rows have each verdict (a chapter without a file: none)."""
-    table = []
-    seen = sorted({(r["chapter"], r["profile"]) for r in rows})
-    for chapter in chapters:
-        mine = [(c, p) for c, p in seen if c == chapter]
-        if not mine:
-            table.append([chapter, "—", "—", "—", "—", "—", "not executed for this site"])
-        for c, p in mine:
-            sub = [r for r in rows if r["chapter"] == c and r["profile"] == p]
-            n = [sum(r["verdict"] == v for r in sub) for v in VERDICTS]
-            table.append([c, p, *n, f"{n[0] + n[1]} finding(s) of {len(sub)} rows"])
-    return _simple_table(("chapter", "profile", *VERDICTS, ""), table, ["reportcard-counts"])
+def _verdict_cell(r) -> str:
+    out = f"<strong>{escape(r['verdict'])}</strong>"
+    if r.get("reason"):
+        out += f"<br><small>{escape(r['reason'])}</small>"
+    if r["verdict"] == "not comparable" and r.get("rule_holds") is not None:
+        out += (
+            f"<br><small>at this scale the rule {'holds' if r['rule_holds'] else 'fails'}</small>"
+        )
+    if r.get("variant"):
+        out += f"<br><small>extra: {escape(r['variant'])}</small>"
+    return out
 
 
-def _table(rows):
-    def verdict_cell(r):
-        para = nodes.inline()
-        para += nodes.strong(text=r["verdict"])
-        if r.get("reason"):
-            para += nodes.Text(f" — {r['reason']}")
-        if r["verdict"] == "not comparable" and r.get("rule_holds") is not None:
-            para += nodes.Text(
-                f" (at this scale the rule {'holds' if r['rule_holds'] else 'fails'})"
-            )
-        if r.get("variant"):
-            para += nodes.Text(f" [extra: {r['variant']}]")
-        return para
-
-    body = [
-        [verdict_cell(r) if c == "verdict" else str(r.get(c, "")) for c in COLUMNS] for r in rows
-    ]
-    last = len(COLUMNS) - 1
-    return _simple_table(
-        COLUMNS,
-        body,
-        ["reportcard-index"],
-        lambda i, j: [f"verdict-{rows[i]['verdict'].replace(' ', '-')}"] if j == last else [],
+def _summary(rows, chapters, link) -> str:
+    """One line per chapter: its claims, each verdict's count, the profiles behind them."""
+    head = "".join(
+        f'<th class="{_verdict_class(v)}">{v}</th>' if v in VERDICTS else f"<th>{v}</th>"
+        for v in ("chapter", "rows", *VERDICTS, "profile")
     )
+    body = []
+    for chapter in chapters:
+        mine = [r for r in rows if r["chapter"] == chapter]
+        name = f'<a href="{link(chapter)}">{escape(chapter)}</a>'
+        if not mine:
+            body.append(f'<tr><td>{name}</td><td colspan="6">not executed for this site</td></tr>')
+            continue
+        counts = "".join(
+            f'<td class="{_verdict_class(v)}">{sum(r["verdict"] == v for r in mine) or ""}</td>'
+            for v in VERDICTS
+        )
+        profiles = " + ".join(dict.fromkeys(r["profile"] for r in mine))
+        body.append(
+            f"<tr><td>{name}</td><td>{len(mine)}</td>{counts}<td>{escape(profiles)}</td></tr>"
+        )
+    return (
+        '<div class="reportcard-scroll"><table class="reportcard-counts">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _details(rows, chapters, link) -> str:
+    """Per chapter and profile, a collapsible table of its rows, the verdict first."""
+    out = []
+    for chapter in chapters:
+        mine = [r for r in rows if r["chapter"] == chapter]
+        for profile in dict.fromkeys(r["profile"] for r in mine):
+            sub = [r for r in mine if r["profile"] == profile]
+            head = "".join(f"<th>{c}</th>" for c in DETAIL)
+            body = "".join(
+                "<tr>"
+                + "".join(
+                    f'<td class="{_verdict_class(r["verdict"])}">{_verdict_cell(r)}</td>'
+                    if c == "verdict"
+                    else f"<td>{escape(str(r.get(c, '')))}</td>"
+                    for c in DETAIL
+                )
+                + "</tr>"
+                for r in sub
+            )
+            n = [sum(r["verdict"] == v for r in sub) for v in VERDICTS]
+            tally = ", ".join(f"{k} {v}" for v, k in zip(VERDICTS, n) if k)
+            out.append(
+                f'<details class="reportcard-chapter"><summary><a href="{link(chapter)}">'
+                f"{escape(chapter)}</a> · {escape(profile)} · {tally}</summary>"
+                '<div class="reportcard-scroll"><table class="reportcard-index">'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
+            )
+    return "".join(out)
 
 
 def _resolve(app, doctree, docname):
@@ -117,8 +128,22 @@ def _resolve(app, doctree, docname):
             {p.stem for p in (Path(app.srcdir) / "notebooks").glob("[0-9][0-9]_*.md")}
             | {r["chapter"] for r in rows}
         )
+
+        def link(chapter):
+            target = f"notebooks/{chapter}"
+            if target not in app.env.found_docs:
+                return "#"
+            return app.builder.get_relative_uri(docname, target)
+
         if rows:
-            node.replace_self([_counts(rows, chapters), _table(rows)])
+            html = (
+                '<div class="reportcard-index-block">'
+                + _summary(rows, chapters, link)
+                + "<p>Each chapter's rows, the verdict first (click to open):</p>"
+                + _details(rows, chapters, link)
+                + "</div>"
+            )
+            node.replace_self(nodes.raw("", html, format="html"))
         else:
             node.replace_self(nodes.paragraph(text="No chapter has recorded a report card yet."))
 
