@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from pybtex.plugin import register_plugin
+from pybtex.richtext import Text
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
 
@@ -19,7 +20,7 @@ class AuthorYearLabels(BaseLabelStyle):
     def format_labels(self, sorted_entries):
         for entry in sorted_entries:
             people = entry.persons.get("author") or entry.persons.get("editor") or []
-            last = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in people]
+            last = [Text.from_latex(" ".join(p.last_names)).render_as("text") for p in people]
             if not last:
                 names = entry.key
             elif len(last) == 1:
