@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= book
 
-.PHONY: book test unit notebooks sync site-smoke benchmark clean paper-weights
+.PHONY: book test unit notebooks sync site-smoke site-smoke-build benchmark clean paper-weights
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,13 +32,22 @@ test: $(STAMP)
 	if $(BIN)/python -c "import sys; sys.exit(sys.version_info < (3, 11))"; then \
 	  KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_training.py; \
 	else echo "Python < 3.11 has no jax 0.10: the engine's tests ran under TensorFlow only"; fi
-	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) TOPO_CACHE=$${TOPO_CACHE:-$$HOME/.cache/topohelpers} \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks --nbval-cell-timeout=900
-	$(MAKE) --no-print-directory site-smoke
+	rm -rf $(SMOKE) && mkdir -p $(SMOKE)/reportcards
+	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$(SMOKE)/reportcards TOPO_CACHE=$${TOPO_CACHE:-$$HOME/.cache/topohelpers} \
+	  TOPO_NB_CACHE=$(SMOKE)/_build/.jupyter_cache \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_cache --nbval-lax notebooks --nbval-cell-timeout=900
+	$(MAKE) --no-print-directory site-smoke-build
+
+## make site-smoke: the site at smoke scale in _build/smoke, then its checks in a browser. Within `make test` the
+## build reuses what nbval executed (tests/nbval_cache.py) instead of executing every notebook again.
+SMOKE := $(CURDIR)/_build/smoke
 
 site-smoke: $(STAMP)
-	rm -rf _build/smoke
-	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$$(mktemp -d) \
+	rm -rf $(SMOKE) && mkdir -p $(SMOKE)/reportcards
+	$(MAKE) --no-print-directory site-smoke-build
+
+site-smoke-build: $(STAMP)
+	TOPO_PROFILE=smoke TOPO_REPORTCARDS=$(SMOKE)/reportcards \
 	  $(BIN)/jupyter-book build . --builder html --path-output _build/smoke -W --keep-going
 	$(BIN)/python scripts/check_site.py _build/smoke/_build/html
 	TOPO_SITE=_build/smoke/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
