@@ -350,9 +350,9 @@ def show_html(page: str, *, height: int = 620):
     """Embed a whole HTML page in a notebook or book page (an iframe with ``srcdoc``)."""
     from IPython.display import HTML
 
-    return HTML(
-        f'<iframe srcdoc="{_html.escape(page, quote=True)}" width="100%" height="{height}" '
-        'style="border:1px solid #ddd" loading="lazy"></iframe>'
+    return HTML(  # in a div: IPython warns about a bare iframe
+        f'<div><iframe srcdoc="{_html.escape(page, quote=True)}" width="100%" height="{height}" '
+        'style="border:1px solid #ddd" loading="lazy"></iframe></div>'
     )
 
 

@@ -176,14 +176,33 @@ def test_no_raw_tex_is_left(visits, page):
     assert not raw, f"{page}: {len(raw)} formulas left as TeX, e.g. {raw[:3]}"
 
 
-def _frames(v, marker: str):
-    return [f for f in v.page.frames if f != v.page.main_frame and f.query_selector(marker)]
+def _calls(page: str, name: str) -> bool:
+    """Whether the page's source (its .md) calls ``name``."""
+    source = ROOT / page.replace(".html", ".md")
+    return source.exists() and name in source.read_text()
+
+
+def _frames(v, marker: str, source_marker: str):
+    """The iframes of the page whose page source holds ``source_marker``, each scrolled into
+    view (they load lazily) and loaded, checked to show ``marker``."""
+    frames = []
+    for el in v.page.query_selector_all("iframe[srcdoc]"):
+        if source_marker not in (el.get_attribute("srcdoc") or ""):
+            continue
+        el.scroll_into_view_if_needed()
+        frame = el.content_frame()
+        frame.wait_for_load_state("load")
+        assert frame.query_selector(marker), f"an embedded page does not show {marker}"
+        frames.append(frame)
+    return frames
 
 
 @pytest.mark.parametrize("page", pages())
 def test_mapper_graphs_draw_inside_their_frame(visits, page):
     v = visits(page, 1400)
-    for frame in _frames(v, "svg#g"):
+    frames = _frames(v, "svg#g", '<svg id="g"')
+    assert frames or not _calls(page, "mapper_html("), f"{page} shows no interactive Mapper view"
+    for frame in frames:
         out = frame.evaluate(
             """() => { const box = document.querySelector('svg#g').getBoundingClientRect();
                  const cs = [...document.querySelectorAll('svg#g circle')];
@@ -203,7 +222,9 @@ def test_mapper_graphs_draw_inside_their_frame(visits, page):
 @pytest.mark.parametrize("page", pages())
 def test_plotly_figures_draw(visits, page):
     v = visits(page, 1400)
-    for frame in _frames(v, ".js-plotly-plot"):
+    frames = _frames(v, ".js-plotly-plot", "Plotly.newPlot")
+    assert frames or not _calls(page, "trajectories_3d("), f"{page} shows no plotly figure"
+    for frame in frames:
         frame.wait_for_selector(".js-plotly-plot .main-svg", timeout=15_000)
         drawn = frame.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.length")
         assert drawn > 0, f"{page}: a plotly figure has no traces"
@@ -214,7 +235,7 @@ def test_plotly_figures_draw(visits, page):
 def test_figures_are_not_shrunk(visits, page, width):
     shrunk = visits(page, width).page.evaluate(
         """() => [...document.querySelectorAll('article img')]
-              .filter(i => i.naturalWidth > 0 && i.width < 0.97 * i.naturalWidth)
+              .filter(i => i.naturalWidth > 0 && i.width < 0.9 * i.naturalWidth)
               .map(i => `${i.src.split('/').pop()}: ${i.width} of ${i.naturalWidth} px`)"""
     )
     assert not shrunk, f"{page} at {width} px shrinks figures (their text gets tiny): {shrunk}"
@@ -303,3 +324,15 @@ def test_local_links_and_anchors_resolve(site):
             elif frag and target.suffix == ".html" and frag not in anchors(target):
                 broken.append(f"{page.relative_to(site)} -> {ref} (no such anchor)")
     assert not broken, f"{len(broken)} broken local links, e.g. {broken[:8]}"
+
+
+@pytest.mark.parametrize("page", pages())
+def test_outputs_hold_no_warnings(site, page):
+    text = (site / page).read_text(errors="replace")
+    stderr = re.findall(r'<div class="output stderr[^"]*">(.{0,300})', text, re.S)
+    assert not stderr, (
+        f"{page} prints to stderr: {[re.sub('<[^>]+>', '', e)[:120] for e in stderr]}"
+    )
+    outputs = re.findall(r'<div class="cell_output[^"]*">(.*?)</div>\s*</div>\s*</div>', text, re.S)
+    warned = [o for o in outputs if re.search(r"\b\w*Warning\b|WARNING", re.sub("<[^>]+>", "", o))]
+    assert not warned, f"{page} shows warnings: {[re.sub('<[^>]+>', '', w)[:160] for w in warned]}"
