@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-_files: dict = {}  # nbval's IPyNbFile -> {"ran": cells run, "failed": any failure, "t0"/"t1": times}
+_files: dict = {}  # nbval's IPyNbFile -> {"ran": cells run, "failed": any failure, "t0", "t1"}
 
 
 def _state(item):

@@ -71,6 +71,10 @@ def test_shards_ship_with_a_manifest_and_load_with_what_is_missing(tiny, tmp_pat
         run.filters("conv1", step=0), run.filters("conv1")
     )  # training moved them
     assert run.loss.shape == (0, 2) and sorted(run.full) == [0, 2]  # 12 steps < one window
+    first = run.filters("conv2", n_members=1)  # the first shipped member's share, member-major
+    assert np.array_equal(first, run.filters("conv2")[: len(first)]) and len(first) == 4 * 2
+    with pytest.raises(ValueError, match="n_members=3 is more than the 2 shipped"):
+        run.filters("conv1", n_members=3)
 
 
 def test_shipped_members_are_the_members_of_the_whole_run(tiny, tmp_path):

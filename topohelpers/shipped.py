@@ -492,10 +492,18 @@ class ShippedRun:
             + f"; {self.n_members} of {self.experiment.n_members} networks shipped"
         )
 
-    def filters(self, layer: str = "conv1", step: int | None = None) -> np.ndarray:
+    def filters(
+        self, layer: str = "conv1", step: int | None = None, *, n_members: int | None = None
+    ) -> np.ndarray:
         """Spatial filters of every shipped member, (n·c_in·c_out, k·k), member-major, at
-        ``step`` (default: the last snapshot)."""
+        ``step`` (default: the last snapshot); with ``n_members``, of the first that many
+        shipped members only (a smaller profile's share)."""
         from .clouds.weights import spatial_filters
+
+        if n_members is not None and positive_int("n_members", n_members) > self.n_members:
+            raise ValueError(
+                f"n_members={n_members} is more than the {self.n_members} shipped members."
+            )
 
         step = max(self.snapshots) if step is None else step
         if step not in self.snapshots:
@@ -506,7 +514,8 @@ class ShippedRun:
             raise ValueError(
                 f"layer={layer!r} was not shipped: choose from {sorted(self.snapshots[step])}."
             )
-        return np.concatenate([spatial_filters(k) for k in self.snapshots[step][layer]])
+        kernels = self.snapshots[step][layer][:n_members]
+        return np.concatenate([spatial_filters(k) for k in kernels])
 
     def member_model(self, i: int):
         """Member ``i`` (an ensemble index among ``full``) as a plain Keras model with its shipped
