@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= book
+# training progress bars (tqdm) stay out of the built pages and the test logs; in Jupyter or Colab they show
+export TQDM_DISABLE = 1
 
 .PHONY: book test unit notebooks sync site-smoke site-smoke-build benchmark clean paper-weights
 

@@ -99,7 +99,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def screenshots(site):
-    folder = site.parent / "screenshots"
+    folder = site.parents[1] / "screenshots"  # _build/smoke/screenshots
     folder.mkdir(exist_ok=True)
     return folder
 
@@ -111,11 +111,11 @@ class Visit:
         self.context = browser.new_context(viewport={"width": width, "height": 900})
         self.outside, self.errors = [], []
         self.context.route("**/*", self._route)
+        self.context.set_default_timeout(120_000)  # a page carries up to ≈ 5 MB (plotly.js)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_load_state("networkidle")
         self.page.evaluate(
             "() => (window.MathJax && MathJax.startup && MathJax.startup.promise) || null"
         )
