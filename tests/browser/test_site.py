@@ -182,9 +182,10 @@ def _calls(page: str, name: str) -> bool:
     return source.exists() and name in source.read_text()
 
 
-def _frames(v, marker: str, source_marker: str):
+def _frames(v, page: str, marker: str, source_marker: str, call: str):
     """The iframes of the page whose page source holds ``source_marker``, each scrolled into
-    view (they load lazily) and loaded, checked to show ``marker``."""
+    view (they load lazily) and loaded, checked to show ``marker``; there must be one if the
+    page's source calls ``call``."""
     frames = []
     for el in v.page.query_selector_all("iframe[srcdoc]"):
         if source_marker not in (el.get_attribute("srcdoc") or ""):
@@ -192,17 +193,16 @@ def _frames(v, marker: str, source_marker: str):
         el.scroll_into_view_if_needed()
         frame = el.content_frame()
         frame.wait_for_load_state("load")
-        assert frame.query_selector(marker), f"an embedded page does not show {marker}"
+        assert frame.query_selector(marker), f"{page}: an embedded page does not show {marker}"
         frames.append(frame)
+    assert frames or not _calls(page, call), f"{page} calls {call} but shows no {marker}"
     return frames
 
 
 @pytest.mark.parametrize("page", pages())
 def test_mapper_graphs_draw_inside_their_frame(visits, page):
     v = visits(page, 1400)
-    frames = _frames(v, "svg#g", '<svg id="g"')
-    assert frames or not _calls(page, "mapper_html("), f"{page} shows no interactive Mapper view"
-    for frame in frames:
+    for frame in _frames(v, page, "svg#g", '<svg id="g"', "mapper_html("):
         out = frame.evaluate(
             """() => { const box = document.querySelector('svg#g').getBoundingClientRect();
                  const cs = [...document.querySelectorAll('svg#g circle')];
@@ -222,9 +222,7 @@ def test_mapper_graphs_draw_inside_their_frame(visits, page):
 @pytest.mark.parametrize("page", pages())
 def test_plotly_figures_draw(visits, page):
     v = visits(page, 1400)
-    frames = _frames(v, ".js-plotly-plot", "Plotly.newPlot")
-    assert frames or not _calls(page, "trajectories_3d("), f"{page} shows no plotly figure"
-    for frame in frames:
+    for frame in _frames(v, page, ".js-plotly-plot", "Plotly.newPlot", "trajectories_3d("):
         frame.wait_for_selector(".js-plotly-plot .main-svg", timeout=15_000)
         drawn = frame.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.length")
         assert drawn > 0, f"{page}: a plotly figure has no traces"
