@@ -409,3 +409,14 @@ def test_c_network_builds_with_lrn():
     out = model.predict(np.zeros((2, 24, 24, 3), np.float32), verbose=0)
     assert out.shape == (2, 10)
     np.testing.assert_allclose(out.sum(-1), 1, rtol=1e-5)
+
+
+def test_tensorflows_retracing_notice_is_dropped_and_other_messages_pass(caplog):
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 5 calls to <function f> triggered tf.function retracing.")
+        logger.warning("something else went wrong")
+    messages = [r.getMessage() for r in caplog.records if r.name == "tensorflow"]
+    assert messages == ["something else went wrong"]

@@ -63,15 +63,24 @@ def _verdict_cell(r) -> str:
 
 
 def _summary(rows, chapters, link) -> str:
-    """One line per chapter: its claims, each verdict's count, the profiles behind them."""
+    """One line per chapter: each verdict's count, its rows, the profiles behind them. On a
+    narrow screen (``rc-wide`` hidden by the book's CSS) only the chapter number and the four
+    verdict counts stay, so the verdicts are in view without scrolling."""
     head = "".join(
-        f'<th class="{_verdict_class(v)}">{v}</th>' if v in VERDICTS else f"<th>{v}</th>"
-        for v in ("chapter", "rows", *VERDICTS, "profile")
+        [
+            "<th>chapter</th>",
+            *(f'<th class="{_verdict_class(v)}">{v}</th>' for v in VERDICTS),
+            '<th class="rc-wide">rows</th><th class="rc-wide">profile</th>',
+        ]
     )
     body = []
     for chapter in chapters:
         mine = [r for r in rows if r["chapter"] == chapter]
-        name = f'<a href="{link(chapter)}">{escape(chapter)}</a>'
+        number, _, rest = chapter.partition("_")
+        name = (
+            f'<a href="{link(chapter)}">{escape(number)}'
+            f'<span class="rc-wide">_{escape(rest)}</span></a>'
+        )
         if not mine:
             body.append(f'<tr><td>{name}</td><td colspan="6">not executed for this site</td></tr>')
             continue
@@ -81,7 +90,8 @@ def _summary(rows, chapters, link) -> str:
         )
         profiles = " + ".join(dict.fromkeys(r["profile"] for r in mine))
         body.append(
-            f"<tr><td>{name}</td><td>{len(mine)}</td>{counts}<td>{escape(profiles)}</td></tr>"
+            f'<tr><td>{name}</td>{counts}<td class="rc-wide">{len(mine)}</td>'
+            f'<td class="rc-wide">{escape(profiles)}</td></tr>'
         )
     return (
         '<div class="reportcard-scroll"><table class="reportcard-counts">'

@@ -12,6 +12,8 @@
 - :mod:`~topohelpers.nets.probes`: input-gradient probes (activation maximization, PGD attacks).
 """
 
+import logging as _logging
+
 from .callbacks import (
     model_neural_persistence,
     neural_persistence_stopping,
@@ -26,3 +28,17 @@ from .probes import maximize_activation, pgd, pgd_minimal
 from .runs import TrainedEnsemble, TrainedNetwork, WeightHistory, data_key, merge_shards
 from .streams import BatchStreams
 from .training import record_training, train_ensemble, train_network
+
+
+class _NoRetracingNotice(_logging.Filter):
+    """Drops TensorFlow's "… triggered tf.function retracing" notice. Every model this wing
+    builds (an ensemble, a run of the training loop, a network probed) brings its own
+    ``tf.function``, so a chapter that trains or evaluates several of them meets the notice by
+    design; it is about speed, not correctness. Other TensorFlow messages pass."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+if not any(isinstance(f, _NoRetracingNotice) for f in _logging.getLogger("tensorflow").filters):
+    _logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())
