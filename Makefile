@@ -55,11 +55,12 @@ site-smoke-build: $(STAMP)
 	TOPO_SITE=_build/smoke/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 ## make paper-weights EXPERIMENT=mnist-circles SHARD=3/5: train one shard of a paper-scale experiment and ship it
-## into artifacts/paper/ (python -m topohelpers.shipped list says what is missing)
+## into artifacts/paper/ (python -m topohelpers.shipped list says what is missing); SHARD=all trains every
+## missing shard, one task each (in turn on a GPU; on the Dask cluster at $$TOPO_DASK_SCHEDULER when set)
 EXPERIMENT ?= mnist-circles
 paper-weights: $(STAMP)
-	@test -n "$(SHARD)" || { echo "set SHARD=k/n (python -m topohelpers.shipped list says which are missing)"; exit 2; }
-	$(BIN)/python -m topohelpers.shipped train $(EXPERIMENT) --shard $(SHARD)
+	@test -n "$(SHARD)" || { echo "set SHARD=k/n or SHARD=all (python -m topohelpers.shipped list says which are missing)"; exit 2; }
+	$(BIN)/python -m topohelpers.shipped train $(EXPERIMENT) $(if $(filter all,$(SHARD)),--all,--shard $(SHARD))
 	$(BIN)/python -m topohelpers.shipped verify $(EXPERIMENT)
 
 ## make sync: regenerate every .ipynb from its .md twin (run after editing a chapter)

@@ -10,7 +10,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "topohelpers"
 WINGS = ("data", "nets", "clouds", "topology")
-PLUMBING = {"profile", "cache", "checks", "rules", "analysis", "reportcard", "plotting", "shipped"}
+PLUMBING = {
+    "profile",
+    "cache",
+    "checks",
+    "rules",
+    "analysis",
+    "reportcard",
+    "plotting",
+    "shipped",
+    "sweeps",
+}
 FRAMEWORKS = {"keras", "tensorflow", "jax", "torch"}
 FORBIDDEN = {"clouds": {"data", "nets", "topology"}, "topology": {"data", "nets", "clouds"}}
 LOWER_ONLY = {"clouds", "topology"}
@@ -69,7 +79,7 @@ def test_clouds_and_topology_import_no_framework_loader_or_network(path):
     assert not absolute & FRAMEWORKS, f"{path.name} imports {absolute & FRAMEWORKS}"
     reached = {t[0] for t in relative if t}
     assert not reached & FORBIDDEN[wing], f"{wing}/{path.name} imports {reached & FORBIDDEN[wing]}"
-    assert not reached & {"analysis", "plotting", "reportcard", "shipped"}, (
+    assert not reached & {"analysis", "plotting", "reportcard", "shipped", "sweeps"}, (
         f"{path.name} imports plumbing above it"
     )
 

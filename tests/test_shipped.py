@@ -214,3 +214,20 @@ def test_outside_the_checkout_the_files_are_fetched_from_the_repository_and_hash
     (here / "tiny" / "members-001-002.npz").unlink()
     with pytest.raises(shipped.ShippedWeightsError, match="damaged or stale"):
         shipped.load_shipped("tiny", root=here)
+
+
+def test_train_shards_trains_what_is_missing_one_task_each(tiny, tmp_path, capsys):
+    exp, data = tiny
+    root = _ship(tmp_path, data, "1/3")
+    paths = shipped.train_shards("tiny", root=root, data=data, n_jobs=1)
+    assert [p.name for p in paths] == ["members-000-001.npz", "members-002-003.npz"]
+    run = shipped.load_shipped("tiny", root=root, download=False)
+    assert run.complete and list(run.members) == [0, 1, 2]
+    assert shipped.train_shards("tiny", root=root, data=data) == []
+    assert "every shard is shipped" in capsys.readouterr().out
+    # the same shards as one at a time
+    alone = _ship(tmp_path / "alone", data, "0/3")
+    np.testing.assert_allclose(
+        shipped.load_shipped("tiny", root=alone, download=False).snapshots[12]["conv1"],
+        run.snapshots[12]["conv1"][:1],
+    )

@@ -13,15 +13,16 @@ numpy out, in four wings, each layer importing only the ones before it:
   only);
 
 beside the book's plumbing: ``profile`` (scale), ``cache``, ``checks`` (argument checks),
-``rules`` (the pass rules), ``analysis`` (a filter cloud's report), ``reportcard``, ``plotting``
-and ``shipped`` (the papers' scale, trained once on a GPU and shipped with the book).
+``rules`` (the pass rules), ``analysis`` (a filter cloud's report), ``sweeps`` (a function over a
+grid, on local processes or a Dask cluster), ``reportcard``, ``plotting`` and ``shipped`` (the
+papers' scale, trained once on a GPU and shipped with the book).
 """
 
 __version__ = "0.1.0"
 
 import types as _types
 
-from . import analysis, clouds, data, nets, reportcard, rules, topology
+from . import analysis, clouds, data, nets, reportcard, rules, sweeps, topology
 from .analysis import CloudReport, analyze_filters, vanishing
 from .cache import cache_dir, cached, config_key, load_arrays, save_arrays
 from .clouds import (
@@ -98,6 +99,7 @@ from .nets import (
     precision_scope,
     record_training,
     train_ensemble,
+    train_many,
     train_network,
 )
 from .plotting import (
@@ -125,6 +127,7 @@ from .rules import (
     rise_together,
     unlike_paper,
 )
+from .sweeps import grid, sweep
 from .topology import (
     GABELLA,
     GABELLA_LENS,

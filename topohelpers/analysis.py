@@ -94,6 +94,69 @@ class CloudReport:
             )
         return out
 
+    def to_arrays(self) -> dict:
+        """Everything but the Mapper graph as named arrays (the graph is refitted by
+        :meth:`from_arrays` from the kept filters: it is deterministic). What the cache stores; see
+        :func:`topohelpers.sweeps.sweep`."""
+        which, angle, residual = self.three_circle
+        out = {f"persistence_{k}": v for k, v in self.persistence.to_arrays().items()}
+        out.update(
+            core=self.core,
+            numbers=np.array(
+                [
+                    -1 if self.k is None else self.k,
+                    np.nan if self.p is None else self.p,
+                    self.n_filters,
+                    self.clear_gap,
+                    self.n_dropped,
+                ],
+                dtype=np.float64,
+            ),
+            primary_residual=self.primary_residual,
+            klein_residual=self.klein_residual,
+            three_which=which,
+            three_angle=angle,
+            three_residual=residual,
+        )
+        if self.mapper is not None:
+            out["mapper"] = np.array([self.mapper.resolution, self.mapper.gain], dtype=np.float64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> CloudReport:
+        """Inverse of :meth:`to_arrays`.
+
+        Examples
+        --------
+        >>> X, _ = __import__("topohelpers").primary_circle(200, noise=0.05, random_state=0)
+        >>> r = analyze_filters(X, k=10, p=0.5, resolution=10)
+        >>> s = CloudReport.from_arrays(r.to_arrays())
+        >>> s.row() == r.row(), s.mapper.summary_ == r.mapper.summary_
+        (True, True)
+        """
+        pers = Persistence.from_arrays(
+            {k[len("persistence_") :]: v for k, v in arrays.items() if k.startswith("persistence_")}
+        )
+        k, p, n_filters, clear_gap, n_dropped = (float(x) for x in arrays["numbers"])
+        core = np.asarray(arrays["core"])
+        graph = None
+        if "mapper" in arrays:
+            resolution, gain = (float(x) for x in arrays["mapper"])
+            graph = Mapper(resolution=int(resolution), gain=gain).fit(core)
+        return cls(
+            core,
+            None if k < 0 else int(k),
+            None if np.isnan(p) else p,
+            int(n_filters),
+            pers,
+            graph,
+            np.asarray(arrays["primary_residual"]),
+            np.asarray(arrays["klein_residual"]),
+            tuple(np.asarray(arrays[f"three_{x}"]) for x in ("which", "angle", "residual")),
+            clear_gap,
+            int(n_dropped),
+        )
+
     def __repr__(self):
         return "CloudReport(" + ", ".join(f"{k}={v}" for k, v in self.row().items()) + ")"
 

@@ -5,6 +5,7 @@ An *experiment* is one of the papers' training runs at the paper's sizes (for ex
 member ranges of the ensemble that each fit in a few minutes of one GPU, by one command::
 
     python -m topohelpers.shipped train mnist-circles --shard 0/5    # anywhere; resumable
+    python -m topohelpers.shipped train mnist-circles --all          # every missing shard
     python -m topohelpers.shipped verify                             # hashes, keys, accuracies
     python -m topohelpers.shipped list                               # what is shipped,
                                                                      # what is missing
@@ -339,14 +340,7 @@ def train_shard(
         (a, b), precision=precision, backend=keras.backend.backend(), data=data_identity(data)
     )
     started = time.time()
-    run = train_ensemble(
-        data,
-        n_members=exp.n_members,
-        members=(a, b),
-        precision=precision,
-        progress=progress,
-        **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()},
-    )
+    run = train_ensemble(data, progress=progress, **_shard_run(exp, (a, b), precision))
     full = list(range(min(exp.full_members, b - a)))
     arrays = {
         f"snap{step}_{layer}": kern.astype(np.float32)
@@ -390,6 +384,63 @@ def train_shard(
         f"{run.seconds:.0f} s of training; written to {path}"
     )
     return path
+
+
+def _shard_run(exp, members, precision) -> dict:
+    """The keyword arguments of :func:`~topohelpers.nets.training.train_ensemble` for one shard."""
+    a, b = members
+    return dict(
+        n_members=exp.n_members,
+        members=(a, b),
+        precision=precision,
+        **{k: (tuple(v) if k == "sizes" else v) for k, v in exp.train.items()},
+    )
+
+
+def train_shards(
+    name: str,
+    *,
+    shards=None,
+    precision: str = "float32",
+    root=None,
+    data=None,
+    n_jobs=None,
+    client=None,
+) -> list:
+    """Train several shards of experiment ``name``, one task each, then ship them.
+
+    ``shards`` lists ``(k, n)`` pairs (or ``"k/n"``); by default every shard of the experiment's
+    own cut that is not shipped yet. The training goes through
+    :func:`~topohelpers.nets.training.train_many`: one process on a GPU (the ensemble engine
+    already trains a shard's members at once), local processes on CPU cores, or the workers of
+    a Dask cluster (``client`` or ``$TOPO_DASK_SCHEDULER``); then each shard is shipped here, in
+    turn, by :func:`train_shard` from the cache. Returns the artifacts' paths.
+    """
+    from .data import load_mnist
+    from .nets.training import train_many
+
+    exp = experiment(name)
+    manifest = read_manifest(name, root)
+    shipped = [tuple(e["members"]) for e in manifest["shards"].values()]
+    if shards is None:
+        cut = [exp.shard(k) for k in range(exp.n_shards)]
+        members = [m for m in cut if not any(a < m[1] and m[0] < b for a, b in shipped)]
+    else:
+        members = []
+        for sh in shards:
+            k, n = (int(x) for x in sh.split("/")) if isinstance(sh, str) else sh
+            members.append(exp.shard(k, n))
+    if not members:
+        print(f"{name}: every shard is shipped.")
+        return []
+    data = load_mnist() if data is None else data
+    train_many(
+        [_shard_run(exp, m, precision) for m in members], data=data, n_jobs=n_jobs, client=client
+    )
+    return [
+        train_shard(name, members=m, precision=precision, root=root, data=data, progress=False)
+        for m in members
+    ]
 
 
 def add_shards(folder, *, root=None) -> list:
@@ -721,6 +772,12 @@ def main(argv=None) -> int:
     who = t.add_mutually_exclusive_group(required=True)
     who.add_argument("--shard", help="k/n: shard k of n (e.g. 0/5)")
     who.add_argument("--members", help="a:b: members a, …, b − 1")
+    who.add_argument(
+        "--all",
+        action="store_true",
+        help="every shard not shipped yet, one task each (local processes, a GPU in turn, or "
+        "the Dask cluster at $TOPO_DASK_SCHEDULER)",
+    )
     t.add_argument(
         "--precision", default="float32", help="float32 (default), tf32 or mixed_bfloat16"
     )
@@ -738,7 +795,9 @@ def main(argv=None) -> int:
     ls = sub.add_parser("list", help="experiments, shipped members and what is missing")
     ls.add_argument("--root", default=None)
     args = parser.parse_args(argv)
-    if args.command == "train":
+    if args.command == "train" and args.all:
+        train_shards(args.experiment, precision=args.precision, root=args.root)
+    elif args.command == "train":
         members = None
         if args.members:
             members = tuple(int(m) for m in args.members.split(":"))

@@ -6,7 +6,8 @@
 - :mod:`~topohelpers.nets.precision`: float32, TF32 or mixed bfloat16, made explicit.
 - :mod:`~topohelpers.nets.loop`: the chunked, on-device, resumable training loop.
 - :mod:`~topohelpers.nets.runs`: what a run leaves (and merging shards).
-- :mod:`~topohelpers.nets.training`: ``train_ensemble``, ``train_network``, ``record_training``.
+- :mod:`~topohelpers.nets.training`: ``train_ensemble``, ``train_many``, ``train_network``,
+  ``record_training``.
 - :mod:`~topohelpers.nets.callbacks`: neural persistence during training (and early stopping on it).
 - :mod:`~topohelpers.nets.induced`: the graph a trained network induces on one input.
 - :mod:`~topohelpers.nets.probes`: input-gradient probes (activation maximization, PGD attacks).
@@ -27,7 +28,7 @@ from .precision import PRECISIONS, precision_scope
 from .probes import maximize_activation, pgd, pgd_minimal
 from .runs import TrainedEnsemble, TrainedNetwork, WeightHistory, data_key, merge_shards
 from .streams import BatchStreams
-from .training import record_training, train_ensemble, train_network
+from .training import record_training, train_ensemble, train_many, train_network
 
 
 class _NoRetracingNotice(_logging.Filter):

@@ -14,7 +14,10 @@ retrains; an interrupted run resumes from its checkpoint.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import uuid
 
 import numpy as np
 
@@ -274,6 +277,90 @@ def train_ensemble(
         float(arrays["seconds"]),
         extras,
     )
+
+
+def _train_in_worker(parent_cache, token, progress, /, **kwargs):
+    """One :func:`train_many` task: train into the parent's cache folder when this worker
+    shares it (the parent's ``token`` file is there: same machine or shared storage), else into
+    the worker's own and send the arrays back."""
+    from pathlib import Path
+
+    from ..cache import ENV_VAR, cache_dir, config_key, load_arrays
+
+    shared = (Path(parent_cache) / token).exists()
+    before = os.environ.get(ENV_VAR)
+    if shared:
+        os.environ[ENV_VAR] = parent_cache
+    try:
+        run = train_ensemble(progress=progress, **kwargs)
+        name = f"ensemble-{config_key(run.config)}.npz"
+        return (
+            {"file": name} if shared else {"file": name, "arrays": load_arrays(cache_dir() / name)}
+        )
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
+
+
+def train_many(configs, *, n_jobs=None, client=None, **common) -> list:
+    """:func:`train_ensemble` for each of ``configs`` (keyword dicts, with ``common`` added to
+    each; ``data`` may be in either): a seed study, a grid of architectures.
+
+    Where the runs are trained: each is an ensemble already (its members are trained at once),
+    so on a **GPU** or another accelerator the runs are trained one after another in this
+    process, the fastest way there. On **CPU cores** they are spread over local processes
+    (:func:`topohelpers.sweeps.sweep`), each with its share of the cores: by default one process
+    per two cores, as TensorFlow wants two threads (``$TOPO_N_JOBS`` or ``n_jobs`` change it).
+    On a **Dask cluster** (``client``, or ``$TOPO_DASK_SCHEDULER``) they go to its workers.
+    Workers write the cache as this process would (or send the weights back when they cannot
+    reach its folder), and the runs are then read from it: the results are those of
+    ``train_ensemble``, cached as usual. A worker with fewer threads may sum in another order,
+    so its weights can differ from this process's in the last bits of float32.
+    """
+    from ..cache import cache_dir, save_arrays
+    from ..sweeps import JOBS_ENV, _jobs, dask_client, n_cores, sweep
+    from .ensemble import accelerator
+
+    if isinstance(configs, dict):
+        raise ValueError("configs must be a list of keyword dicts: wrap one dict in a list.")
+    configs = [dict(common, **c) for c in configs]
+    for i, c in enumerate(configs):
+        if "data" not in c:
+            raise ValueError(f"configs[{i}] has no data: pass data= to train_many or in it.")
+        if c.get("use_cache") is False:
+            raise ValueError("train_many trains through the cache: leave use_cache out.")
+    cluster = dask_client(client)
+    todo = configs
+    if n_jobs is None and cluster is None and not os.environ.get(JOBS_ENV, "").strip():
+        n_jobs = max(1, n_cores() // 2)  # a TensorFlow worker wants two threads (ops, and within)
+    if cluster is None and (accelerator() or _jobs(n_jobs) == 1 or len(configs) == 1):
+        todo = []  # one process: train below, in order
+    if todo:
+        progress = False  # the workers' bars would interleave: the sweep shows runs finishing
+        kwargs = [{k: v for k, v in c.items() if k != "progress"} for c in todo]
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        token = (
+            folder / f".train-many-{uuid.uuid4().hex}"
+        )  # a worker that sees it shares the folder
+        token.touch()
+        try:
+            back = sweep(
+                functools.partial(_train_in_worker, str(folder), token.name, progress),
+                kwargs,
+                n_jobs=n_jobs,
+                client=cluster,
+                cache=False,
+                desc="training runs",
+            )
+        finally:
+            token.unlink(missing_ok=True)
+        for out in back:
+            if "arrays" in out and not (folder / out["file"]).exists():
+                save_arrays(folder / out["file"], out["arrays"])
+    return [train_ensemble(**c) for c in configs]
 
 
 def _optimizer(name, learning_rate):

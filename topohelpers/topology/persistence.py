@@ -77,6 +77,33 @@ class Persistence:
         k = int(np.argmax(ratios))
         return k + 1, float(ratios[k])
 
+    def to_arrays(self) -> dict:
+        """The diagrams and counts as named arrays (what the cache stores; see
+        :func:`topohelpers.sweeps.sweep`)."""
+        out = {
+            f"dgm{d}": np.asarray(g, dtype=np.float64).reshape(-1, 2)
+            for d, g in enumerate(self.dgms)
+        }
+        out["counts"] = np.array([self.n_points, self.n_landmarks, self.coeff], dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> Persistence:
+        """Inverse of :meth:`to_arrays`.
+
+        Examples
+        --------
+        >>> p = rips(np.random.default_rng(0).normal(size=(30, 2)))
+        >>> q = Persistence.from_arrays(p.to_arrays())
+        >>> all(np.array_equal(a, b) for a, b in zip(p.dgms, q.dgms)), q.n_points
+        (True, 30)
+        """
+        dims = sorted(int(k[3:]) for k in arrays if k.startswith("dgm"))
+        if not dims or dims != list(range(len(dims))) or "counts" not in arrays:
+            raise ValueError(f"arrays must hold dgm0..dgmN and counts, got {sorted(arrays)}.")
+        n_points, n_landmarks, coeff = (int(x) for x in arrays["counts"])
+        return cls([np.asarray(arrays[f"dgm{d}"]) for d in dims], n_points, n_landmarks, coeff)
+
     def __repr__(self):
         parts = []
         for dim, lt in enumerate(self.lifetimes):
