@@ -158,6 +158,31 @@ def test_a_failed_download_is_not_retried_at_once(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def test_cache_folder_is_set_for_this_thread_only(tmp_path):
+    import threading
+
+    from topohelpers.cache import cache_dir, cache_folder
+
+    before = cache_dir()
+    seen = {}
+    ready, done = threading.Event(), threading.Event()
+
+    def neighbour():
+        ready.wait(10)
+        seen["neighbour"] = cache_dir()  # while the main thread is inside its block
+        done.set()
+
+    t = threading.Thread(target=neighbour)
+    t.start()
+    with cache_folder(tmp_path / "mine"):
+        ready.set()
+        done.wait(10)
+        seen["inside"] = cache_dir()
+    t.join()
+    assert seen == {"neighbour": before, "inside": tmp_path / "mine"}
+    assert cache_dir() == before and os.environ.get("TOPO_CACHE") == str(before)
+
+
 def test_cache_writes_no_pickles_and_rejects_object_arrays(tmp_path):
     with pytest.raises(ValueError, match="object"):
         th.save_arrays(tmp_path / "x.npz", {"o": np.array([{}, 1], dtype=object)})

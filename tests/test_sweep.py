@@ -2,11 +2,12 @@
 cluster; finished tasks are read from the cache, never recomputed; a killed worker's task runs
 again elsewhere."""
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 
-import cloudpickle
+import cloudpickle  # joblib's pickler for functions (its dependency), and Dask's
 import numpy as np
 import pytest
 
@@ -106,6 +107,97 @@ def test_the_key_follows_the_function_its_reads_and_its_arguments(tmp_path):
     assert sw.sweep(scaled, [{"x": 3}], n_jobs=1, folder=tmp_path)[0]["y"] == 3.0
 
 
+def with_default(x, factor=2.0):
+    return {"y": factor * x}
+
+
+def reads_in_a_comprehension(x):
+    return {"y": [SCALE * v for v in range(x)]}
+
+
+def test_the_key_follows_defaults_nested_reads_the_package_and_fitted_state(monkeypatch):
+    global SCALE
+    k = sw.task_key(with_default, {"x": 1})
+    with_default.__defaults__ = (3.0,)
+    try:
+        assert sw.task_key(with_default, {"x": 1}) != k  # a default changed
+    finally:
+        with_default.__defaults__ = (2.0,)
+    k = sw.task_key(reads_in_a_comprehension, {"x": 2})
+    SCALE = 5.0
+    try:  # SCALE is read inside a comprehension only (nested code)
+        assert sw.task_key(reads_in_a_comprehension, {"x": 2}) != k
+    finally:
+        SCALE = 1.0
+    # the package's code is in every key: a chapter's function calls it
+    monkeypatch.setattr(sw, "package_digest", lambda: "other code")
+    assert sw.task_key(reads_in_a_comprehension, {"x": 2}) != k
+    monkeypatch.undo()
+    assert sw.task_key(reads_in_a_comprehension, {"x": 2}) == k
+    # estimators by their fitted state, not only their parameters
+    from sklearn.preprocessing import StandardScaler
+
+    a, b = StandardScaler().fit([[0.0], [1.0]]), StandardScaler().fit([[0.0], [5.0]])
+    assert sw.fingerprint(a) != sw.fingerprint(b)
+    assert sw.fingerprint(a) == sw.fingerprint(StandardScaler().fit([[0.0], [1.0]]))
+
+
+def test_library_functions_are_keyed_by_name_and_version_not_walked():
+    from scipy import stats
+    from sklearn.cluster import DBSCAN, dbscan
+
+    for fn in (dbscan, stats.norm.pdf, np.linalg.norm):
+        key = sw.fingerprint(fn)  # walking these would meet objects that cannot be keyed
+        assert "source" not in key and "reads" not in key
+    assert sw.fingerprint(dbscan)["library"].startswith("scikit-learn ")
+    assert sw.fingerprint(DBSCAN)["library"] == sw.fingerprint(dbscan)["library"]
+    assert sw.fingerprint(sw.grid) == {"function": "topohelpers.sweeps.grid"}
+    # objects without a repr to trust go by the bytes of their pickle
+    assert sw.fingerprint(stats.norm(0, 1)) != sw.fingerprint(stats.norm(0, 2))
+    # a function made by exec has no module
+    scope: dict = {}
+    exec("def made(x):\n    return x", scope)
+    scope["made"].__module__ = None
+    assert "source" in sw.fingerprint(scope["made"])
+
+
+def test_a_cached_result_comes_back_the_same_computed_or_read(tmp_path):
+    def pair(x):
+        return {"y": [x, x + 1]}
+
+    first = sw.sweep(pair, [{"x": 1}], n_jobs=1, folder=tmp_path)
+    again = sw.sweep(pair, [{"x": 1}], n_jobs=1, folder=tmp_path)
+    assert isinstance(first[0]["y"], np.ndarray) and np.array_equal(first[0]["y"], again[0]["y"])
+
+
+def inner_engine(x):
+    return {"engine": sw.engine(), "inner": sw.sweep(scaled, sw.grid(x=[x]), cache=False)}
+
+
+def worker_threads(x):
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info()]
+    return {
+        "tf": os.environ.get("TF_NUM_INTRAOP_THREADS"),  # Dask's nanny sets only BLAS's
+        "blas_max": max(blas, default=0),
+    }
+
+
+def test_a_sweep_inside_a_task_runs_in_its_worker(monkeypatch):
+    monkeypatch.setenv(sw.JOBS_ENV, "2")
+    out = sw.sweep(inner_engine, sw.grid(x=[1, 2]), cache=False)
+    assert [r["engine"] for r in out] == ["this process (one task at a time)"] * 2
+    assert [r["inner"][0]["y"] for r in out] == [1.0, 2.0]
+
+
+def test_local_workers_get_their_share_of_the_cores():
+    out = sw.sweep(worker_threads, sw.grid(x=[1, 2]), n_jobs=2, cache=False)
+    share = max(1, sw.n_cores() // 2)
+    assert [r["tf"] for r in out] == [str(share)] * 2
+    assert all(r["blas_max"] <= share for r in out)
+
+
 def test_results_the_cache_cannot_hold_need_cache_false(tmp_path):
     with pytest.raises(ValueError, match="cache=False"):
         sw.sweep(lambda x: {x}, [{"x": 1}], n_jobs=1, folder=tmp_path)
@@ -145,14 +237,21 @@ def test_bad_environment_is_named(monkeypatch):
 # -- a real Dask cluster: two worker processes ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cluster():
+@contextlib.contextmanager
+def local_cluster(n_workers):
+    """A real Dask cluster here: ``n_workers`` processes of one thread each, and its client."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as c:
         with distributed.Client(c) as client:
             yield c, client
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with local_cluster(2) as both:
+        yield both
 
 
 def test_a_dask_cluster_returns_exactly_the_serial_results(cluster, serial, tmp_path, monkeypatch):
@@ -208,6 +307,37 @@ def test_a_killed_workers_task_is_retried(cluster, tmp_path):
     assert [r["y"] for r in out] == [1, 4, 9]
 
 
+def test_a_cluster_reads_finished_tasks_and_limits_its_workers_threads(cluster, tmp_path):
+    _, client = cluster
+    log = tmp_path / "log"
+    log.mkdir()
+    shared = {"log": str(log)}
+    # one task finished before (here, as another worker would have): the cluster computes the rest
+    sw.sweep(circle_bars, TASKS[:1], shared=shared, n_jobs=1, folder=tmp_path)
+    sw.sweep(circle_bars, TASKS, shared=shared, client=client, folder=tmp_path)
+    assert computed(log) == len(TASKS)
+    sw.sweep(circle_bars, TASKS, shared=shared, client=client, folder=tmp_path)
+    assert computed(log) == len(TASKS)
+    # two one-thread workers on this machine (both up: another test kills one): each task gets
+    # half its cores
+    client.wait_for_workers(2, timeout=60)
+    out = sw.sweep(worker_threads, sw.grid(x=[1, 2, 3]), client=client, cache=False)
+    share = max(1, sw.n_cores() // 2)
+    assert [r["tf"] for r in out] == [str(share)] * 3
+    assert all(r["blas_max"] <= share for r in out)
+
+
+def where_am_i(x):
+    return {"pid": os.getpid()}
+
+
+def test_a_one_thread_cluster_still_runs_the_tasks_on_its_worker():
+    # joblib's Dask backend would run them in this process: one thread in all is "n_jobs=1"
+    with local_cluster(1) as (_, client):
+        out = sw.sweep(where_am_i, sw.grid(x=[1, 2]), client=client, cache=False)
+    assert all(r["pid"] != os.getpid() for r in out)
+
+
 def test_unreachable_scheduler_is_named(monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setenv(sw.SCHEDULER_ENV, "tcp://127.0.0.1:9")
@@ -231,9 +361,18 @@ def tiny_data():
 RUN = dict(sizes=(4, 2, 4), n_members=2, steps=6, batch_size=8, snapshots=[0, 6], progress=False)
 
 
-def test_train_many_in_local_processes_gives_train_ensemble_s_runs(tiny_data, tmp_path):
+def test_train_many_in_local_processes_gives_train_ensemble_s_runs(
+    tiny_data, tmp_path, monkeypatch
+):
+    from topohelpers.nets import ensemble
+
+    monkeypatch.setattr(ensemble, "accelerator", lambda: False)  # as on a CPU, wherever it runs
+    calls = []
+    real = sw.sweep
+    monkeypatch.setattr(sw, "sweep", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
     seeds = [dict(seed=0), dict(seed=1)]
     runs = th.train_many(seeds, data=tiny_data, n_jobs=2, **RUN)
+    assert [(c["n_jobs"], c["cache"]) for c in calls] == [(2, False)]  # one sweep, two processes
     assert len(list(Path(os.environ["TOPO_CACHE"]).glob("ensemble-*.npz"))) == 2  # workers wrote
     assert not list(Path(os.environ["TOPO_CACHE"]).glob(".train-many-*"))  # its token is gone
     for s, run in zip(seeds, runs):

@@ -7,6 +7,8 @@ rebuild never recomputes and a truncated file is never trusted.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -17,12 +19,32 @@ import numpy as np
 
 ENV_VAR = "TOPO_CACHE"
 _CHECKSUM = "__sha256__"
+_FOLDER: contextvars.ContextVar = contextvars.ContextVar("topohelpers_cache_folder", default=None)
 
 
 def cache_dir() -> Path:
-    """Cache folder: ``$TOPO_CACHE`` or ``~/.cache/topohelpers``."""
-    root = os.environ.get(ENV_VAR) or Path.home() / ".cache" / "topohelpers"
+    """Cache folder: the one :func:`cache_folder` set here, else ``$TOPO_CACHE``, else
+    ``~/.cache/topohelpers``."""
+    root = _FOLDER.get() or os.environ.get(ENV_VAR) or Path.home() / ".cache" / "topohelpers"
     return Path(root)
+
+
+@contextlib.contextmanager
+def cache_folder(folder):
+    """Within the block, :func:`cache_dir` is ``folder`` in this thread only (a worker thread
+    writing into another machine's folder leaves its neighbours and ``$TOPO_CACHE`` alone).
+
+    Examples
+    --------
+    >>> with cache_folder("/tmp/elsewhere"):
+    ...     print(cache_dir())
+    /tmp/elsewhere
+    """
+    token = _FOLDER.set(str(folder))
+    try:
+        yield Path(folder)
+    finally:
+        _FOLDER.reset(token)
 
 
 def config_key(config: dict) -> str:

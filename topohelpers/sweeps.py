@@ -2,37 +2,46 @@
 
 The book's heavy work is embarrassingly parallel: stability grids, per-snapshot and per-layer
 analyses, seed studies, the paper-weights shards. :func:`sweep` maps a function over a list of
-tasks (keyword dicts, e.g. from :func:`grid`) with :class:`joblib.Parallel`:
+tasks (keyword dicts, e.g. from :func:`grid`):
 
 - **local processes** (joblib's ``loky``) by default, as many as there are cores
   (``$TOPO_N_JOBS`` or ``n_jobs=`` to change it; 1 runs in this process);
 - **a Dask cluster** when ``$TOPO_DASK_SCHEDULER`` holds a scheduler address (or a
-  ``distributed.Client`` is passed): the same call, through ``joblib.parallel_config(backend=
-  "dask")``, and nothing in the notebook changes.
+  ``distributed.Client`` is passed): the same call, each task a Dask future, and nothing in the
+  notebook changes.
 
 Each finished task is written to the on-disk cache (:mod:`topohelpers.cache`) under a key made
-of the function's name and source, what it reads from outside, and its arguments, so a rerun, an
-interrupted sweep or a task another worker finished is not computed again. A cached result is a
+of the function's name, source and defaults, what it reads from outside (:func:`fingerprint`),
+its arguments and a hash of this package's code (:func:`package_digest`), so a rerun, an
+interrupted sweep or a task another worker finished is not computed again, and a change to the
+function, to what it reads or to the package computes it anew. A cached result is a
 dict of arrays or numbers, a number, an array, or an object of this package that has
 ``to_arrays()`` and ``from_arrays()`` (:class:`~topohelpers.topology.persistence.Persistence`,
 :class:`~topohelpers.analysis.CloudReport`); anything else needs ``cache=False``.
 
 Workers do not fight for cores: each local worker runs its BLAS and TensorFlow with
-``cores // n_jobs`` threads. On a GPU, processes are not the way to go faster: one process
-trains many networks at once with the ensemble engine (:func:`~topohelpers.train_ensemble`),
-so :func:`train_many` trains in this process when it sees an accelerator and there is no cluster.
+``cores // n_jobs`` threads, each Dask task with its machine's cores over the tasks that
+machine's workers run at once. A sweep inside a task runs in that task's worker. On a GPU,
+processes are not the way to go faster: one process trains many networks at once with the
+ensemble engine (:func:`~topohelpers.train_ensemble`), so :func:`train_many` trains in this
+process when it sees an accelerator and there is no cluster.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import hashlib
 import importlib
+import importlib.metadata
 import inspect
 import itertools
 import os
+import sys
+import sysconfig
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +56,7 @@ JOBS_ENV = "TOPO_N_JOBS"
 CONNECT_TIMEOUT = "20s"
 """How long :func:`dask_client` waits for the scheduler at ``$TOPO_DASK_SCHEDULER``."""
 _TYPE = "__type__"
+_IN_TASK: contextvars.ContextVar = contextvars.ContextVar("topohelpers_in_task", default=False)
 
 
 def grid(**axes) -> list:
@@ -68,14 +78,24 @@ def grid(**axes) -> list:
 
 
 def n_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    """Cores this process may run on (its CPU affinity and container quota, as joblib counts)."""
+    from joblib import cpu_count
+
+    return max(1, int(cpu_count()))
+
+
+def progress_bar(total: int, desc: str, *, initial: int = 0, leave: bool = True):
+    """A tqdm bar: a widget in Jupyter where ipywidgets is installed, else text, without the
+    warning tqdm prints when it is not (that warning would land on the book's pages)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, leave=leave, mininterval=2.0)
 
 
 def _jobs(n_jobs) -> int:
+    if _IN_TASK.get():  # a sweep inside a sweep's task runs in that task's worker
+        return 1
     if n_jobs is None:
         text = os.environ.get(JOBS_ENV, "").strip()
         if not text:
@@ -106,7 +126,7 @@ def dask_client(client=None):
             )
         return client
     address = os.environ.get(SCHEDULER_ENV, "").strip()
-    if not address:
+    if not address or _IN_TASK.get():  # a task does not send work back to its own cluster
         return None
     if address not in _CLIENTS or _CLIENTS[address].status in ("closed", "closing"):
         try:
@@ -144,6 +164,59 @@ def engine(n_jobs=None, client=None) -> str:
 # -- cache keys ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def package_digest() -> str:
+    """A hash of this package's source files. It is in every sweep key: a chapter's function
+    calls the package, so when the package's code changes, the sweeps' cached results are stale."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+@functools.lru_cache(maxsize=1)
+def _library_roots() -> tuple:
+    paths = sysconfig.get_paths()
+    keys = ("purelib", "platlib", "stdlib", "platstdlib")
+    return tuple({Path(paths[k]).resolve() for k in keys if paths.get(k)})
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions() -> dict:
+    return importlib.metadata.packages_distributions()
+
+
+@functools.cache
+def library_version(module: str | None) -> str | None:
+    """``"name version"`` of the installed library (or the standard library) that ``module``
+    belongs to; ``None`` for this package and for the user's own code (``__main__``, a notebook,
+    a file beside it), whose functions are keyed by their source instead."""
+    top = (module or "").split(".")[0]
+    if not top or top in ("__main__", "topohelpers"):
+        return None
+    if top in sys.builtin_module_names:
+        return f"python {sys.version.split()[0]}"
+    mod = sys.modules.get(module) or sys.modules.get(top)
+    file = getattr(mod, "__file__", None)
+    if file is None:
+        return None
+    path = Path(file).resolve()
+    root = next((r for r in _library_roots() if path.is_relative_to(r)), None)
+    if root is None:
+        return None
+    if root in {Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib")}:
+        if "site-packages" not in path.parts and "dist-packages" not in path.parts:
+            return f"python {sys.version.split()[0]}"
+    for dist in _distributions().get(top, [top]):
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return f"{top} {getattr(mod, '__version__', '?')}"
+
+
 def _array_fingerprint(a: np.ndarray) -> dict:
     a = np.ascontiguousarray(a)
     if a.dtype == object:
@@ -155,10 +228,28 @@ def _array_fingerprint(a: np.ndarray) -> dict:
     }
 
 
+def _named(kind: str, obj) -> dict:
+    """A library's function or class by name and the library's version; the user's own by name
+    and source."""
+    module = getattr(obj, "__module__", None) or ""
+    out = {kind: f"{module}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"}
+    version = library_version(module)
+    if version is not None:
+        out["library"] = version
+    elif module.split(".")[0] != "topohelpers":  # the package's code is in package_digest
+        try:
+            out["source"] = hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
+        except (OSError, TypeError):
+            pass
+    return out
+
+
 def fingerprint(obj, _depth: int = 0):
     """A JSON value that changes when ``obj`` changes: numbers and strings as they are, arrays
-    by hash, dataclasses and estimators by their fields, functions by name, source and the
-    values they read from outside (globals and closures, to a depth of three functions)."""
+    by hash, dataclasses by their fields, estimators by their parameters and fitted state, the
+    user's functions by source, defaults and the values they read from outside (globals, also
+    inside comprehensions and lambdas, and closures, to a depth of three functions), a library's
+    functions by name and the library's version, other objects by :func:`joblib.hash`."""
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, np.generic):
@@ -172,9 +263,10 @@ def fingerprint(obj, _depth: int = 0):
     if isinstance(obj, dict):
         return {str(k): fingerprint(v, _depth) for k, v in obj.items()}
     if isinstance(obj, types.ModuleType):
-        return {"module": obj.__name__}
+        version = library_version(obj.__name__)
+        return {"module": obj.__name__, **({"library": version} if version else {})}
     if isinstance(obj, type):
-        return {"class": f"{obj.__module__}.{obj.__qualname__}"}
+        return _named("class", obj)
     if isinstance(obj, functools.partial):
         return {
             "partial": fingerprint(obj.func, _depth),
@@ -184,7 +276,7 @@ def fingerprint(obj, _depth: int = 0):
     if isinstance(obj, (types.FunctionType, types.MethodType)):
         return _function_fingerprint(obj, _depth)
     if callable(obj) and getattr(obj, "__qualname__", None) and not hasattr(obj, "get_params"):
-        return {"callable": f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"}
+        return _named("callable", obj)  # builtins, numpy ufuncs
     kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
     if dataclasses.is_dataclass(obj):
         return {
@@ -192,36 +284,66 @@ def fingerprint(obj, _depth: int = 0):
             **{f.name: fingerprint(getattr(obj, f.name), _depth) for f in dataclasses.fields(obj)},
         }
     if hasattr(obj, "get_params"):  # scikit-learn style estimators (Mapper, clusterers)
-        return {"estimator": kind, "params": fingerprint(obj.get_params(deep=False), _depth)}
-    text = repr(obj)
-    if " at 0x" in text:
+        fitted = {k: v for k, v in vars(obj).items() if k.endswith("_") and not k.startswith("_")}
+        return {
+            "estimator": kind,
+            "params": fingerprint(obj.get_params(deep=False), _depth),
+            "fitted": fingerprint(fitted, _depth),
+        }
+    import joblib
+
+    try:  # anything else (a pandas frame, a scipy distribution) by the bytes of its pickle
+        return {"object": kind, "joblib_hash": joblib.hash(obj)}
+    except Exception as err:
         raise ValueError(
-            f"cannot key a {kind} for the cache (its repr names a memory address): pass its "
-            "numbers as task arguments, or sweep(..., cache=False)."
+            f"cannot key a {kind} for the cache ({err}): pass its numbers as task arguments, "
+            "or sweep(..., cache=False)."
+        ) from err
+
+
+def _code_names(code: types.CodeType) -> set:
+    """The global names a code object and the code nested in it (comprehensions, lambdas,
+    inner functions) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """Bytecode and constants, nested code included (for a function whose source is gone)."""
+    h = hashlib.sha256(code.co_code)
+    for const in code.co_consts:
+        h.update(
+            (_code_digest(const) if isinstance(const, types.CodeType) else repr(const)).encode()
         )
-    return {"object": kind, "repr": text}
+    return h.hexdigest()
 
 
 def _function_fingerprint(fn, depth: int) -> dict:
     bound = getattr(fn, "__self__", None)
     fn = getattr(fn, "__func__", fn)
-    out = {"function": f"{fn.__module__}.{fn.__qualname__}"}
+    module = getattr(fn, "__module__", None) or ""
+    out = _named("function", fn)
     if bound is not None:
         out["self"] = fingerprint(bound, depth)
-    if fn.__module__.split(".")[0] == "topohelpers":
-        return out  # the package's own code: its version is in every key (config_key)
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        source = fn.__code__.co_code.hex()
-    out["source"] = hashlib.sha256(source.encode()).hexdigest()
+    if "source" not in out and (library_version(module) or module.startswith("topohelpers")):
+        return out  # a library's or this package's function: its version, package_digest
+    if "source" not in out:
+        out["source"] = _code_digest(fn.__code__)
+    out["defaults"] = fingerprint(fn.__defaults__, depth)
+    out["kwdefaults"] = fingerprint(fn.__kwdefaults__, depth)
     if depth >= 3:
         return out
-    try:
-        outside = inspect.getclosurevars(fn)
-    except (TypeError, ValueError):
-        return out
-    reads = {**outside.globals, **outside.nonlocals}
+    scope = fn.__globals__
+    reads = {name: scope[name] for name in _code_names(fn.__code__) if name in scope}
+    cells = zip(fn.__code__.co_freevars, fn.__closure__ or ())
+    for name, cell in cells:
+        try:
+            reads[name] = cell.cell_contents
+        except ValueError:  # not yet bound
+            continue
     out["reads"] = {name: fingerprint(value, depth + 1) for name, value in sorted(reads.items())}
     return out
 
@@ -232,7 +354,12 @@ def task_key(fn, task: dict, shared: dict | None = None, *, name: str = "sweep")
 
 
 def _keys(fn, tasks, shared, name) -> list:
-    common = {"sweep": name, "fn": fingerprint(fn), "shared": fingerprint(shared or {})}
+    common = {
+        "sweep": name,
+        "package": package_digest(),
+        "fn": fingerprint(fn),
+        "shared": fingerprint(shared or {}),
+    }
     return [config_key({**common, "task": fingerprint(t)}) for t in tasks]
 
 
@@ -315,35 +442,105 @@ def _limit_threads(threads: int):
     return threadpool_limits(threads)
 
 
-def _run_task(fn, index, task, path, threads, /, **shared):
+def _host_threads(client) -> dict:
+    """host -> threads of all the cluster's workers there (tasks that run there at once)."""
+    out: dict = {}
+    for w in client.scheduler_info().get("workers", {}).values():
+        host = str(w.get("host", ""))
+        out[host] = out.get(host, 0) + int(w.get("nthreads", 1))
+    return out
+
+
+def _dask_worker():
+    """The Dask worker running this task, or ``None``."""
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def _worker_threads(per_host: dict) -> int | None:
+    """Threads for one task in a Dask worker: this machine's cores over the tasks its workers
+    run at once (``per_host``: host -> threads, from the scheduler when the sweep started)."""
+    worker = _dask_worker()
+    if worker is None:
+        return None
+    host = worker.address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    busy = per_host.get(host) or worker.state.nthreads
+    return max(1, n_cores() // max(1, busy))
+
+
+def _run_task(fn, index, task, where, threads, shared):
     """One task in a worker: read the cache (another worker may have finished it), else compute,
-    write (where the cache folder is reachable) and send the result back as arrays."""
+    write and send the result back as arrays. ``where`` is ``(folder, file)``: the sweep's
+    folder when this worker sees it (same machine, shared storage at the same path), else the
+    worker's own :func:`~topohelpers.cache.cache_dir`. ``threads``: a number; on Dask host ->
+    threads (or ``None``: as many as this process has, in the notebook's own process)."""
     import contextlib
 
     from joblib import parallel_config
 
-    # joblib inside a task (scikit-learn's neighbour searches) stays in this worker: under the
-    # Dask backend it would send its pieces back to the cluster, slower than doing them here
-    with (
-        _limit_threads(threads) if threads else contextlib.nullcontext(),
-        parallel_config(backend="threading", n_jobs=threads or 1),
-    ):
-        if path is not None:
-            path = Path(path)
-            if path.exists():
+    on_dask = threads is None or isinstance(threads, dict)
+    if on_dask:
+        threads = _worker_threads(threads or {})
+    limit = contextlib.nullcontext()
+    if threads:
+        limit = _limit_threads(threads)
+        if on_dask:  # a worker's tasks share its process: the limits stay for the worker's life
+            limit = contextlib.nullcontext()
+    path = None
+    if where is not None:
+        folder, file = Path(where[0]), where[1]
+        remote = not folder.is_dir() and _dask_worker() is not None
+        path = (cache_dir() if remote else folder) / file
+    # joblib inside a task (scikit-learn's neighbour searches) stays in this worker, in threads:
+    # it would start processes of its own, or under joblib's Dask backend send its pieces back
+    # to the cluster (slower than doing them here); a sweep inside the task runs in it too
+    mark = _IN_TASK.set(True)
+    try:
+        with limit, parallel_config(backend="threading", n_jobs=threads or 1):
+            if path is not None and path.exists():
                 try:
                     return index, load_arrays(path)
                 except ValueError:
                     pass
-        result = fn(**shared, **task)
-        if path is None:
-            return index, result
-        arrays = encode(result)
-        try:
-            save_arrays(path, arrays)
-        except OSError:  # not on shared storage: the parent writes it
-            pass
-        return index, arrays
+            result = fn(**shared, **task)
+            if path is None:
+                return index, result
+            arrays = encode(result)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_arrays(path, arrays)
+            except OSError:  # not writable here: the parent writes it
+                pass
+            return index, arrays
+    finally:
+        _IN_TASK.reset(mark)
+
+
+def _on_dask(client, fn, tasks, todo, where, threads, shared):
+    """The tasks ``todo`` as futures on a Dask cluster, yielded as they finish.
+
+    Dask's own futures, not joblib's Dask backend: joblib runs a call in the calling process
+    when the cluster has one thread in all (a one-worker cluster, or one whose other worker is
+    restarting), and a sweep sent to a cluster must run there."""
+    from distributed import as_completed
+
+    # what every task reads is sent to every worker once, not once per task
+    big = [k for k, v in shared.items() if not isinstance(v, (str, int, float, bool, type(None)))]
+    sent = dict(shared)
+    if big:
+        sent.update(zip(big, client.scatter([shared[k] for k in big], broadcast=True)))
+    futures = [
+        client.submit(_run_task, fn, i, tasks[i], where(i), threads, sent, pure=False) for i in todo
+    ]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.cancel(futures)
 
 
 def sweep(
@@ -370,12 +567,15 @@ def sweep(
     client : a ``distributed.Client``; default: one to ``$TOPO_DASK_SCHEDULER`` when it is set.
     cache : keep each result on disk (see the module docstring for what a result may be).
     name : prefix of the cache files.
-    threads : BLAS/TensorFlow threads per worker (default: cores // processes locally; on a
-        cluster, what the workers were started with).
+    threads : BLAS/TensorFlow threads per task in worker processes (default: cores //
+        processes locally; on a cluster, each machine's cores // the tasks its workers run at
+        once). Tasks that run in this process (``n_jobs=1``) keep its threads.
     desc : label of the progress bar (shown as tasks complete; ``TQDM_DISABLE=1`` hides it).
     folder : cache folder (default :func:`~topohelpers.cache.cache_dir`).
 
-    Returns the results in the order of ``tasks``.
+    Returns the results in the order of ``tasks``. A result that went through the cache comes
+    back as the cache holds it, the same whether it was computed now or read: lists and tuples
+    as arrays, 0-d arrays as numbers (with ``cache=False`` results are what ``fn`` returned).
 
     Examples
     --------
@@ -388,7 +588,6 @@ def sweep(
     [2, 9, 28]
     """
     from joblib import Parallel, delayed, parallel_config
-    from tqdm.auto import tqdm
 
     if not callable(fn):
         raise ValueError(f"fn must be a function of one task, got {type(fn).__name__}.")
@@ -418,13 +617,18 @@ def sweep(
         if cache
         else [None] * len(tasks)
     )
+    if cache:
+        try:  # so that workers on this machine or on shared storage write into it
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
     results: dict = {}
     for i, path in enumerate(paths):
         if path is not None and path.exists():
             try:
                 results[i] = decode(load_arrays(path))
-            except ValueError:
-                path.unlink()
+            except (ValueError, KeyError, AttributeError, TypeError, ImportError):
+                path.unlink()  # damaged, or written by another version of a class: recompute
     todo = [i for i in range(len(tasks)) if i not in results]
     if not todo:
         return [results[i] for i in range(len(tasks))]
@@ -438,8 +642,6 @@ def sweep(
                 save_arrays(paths[i], payload)
             except OSError as err:
                 if not unkept:
-                    import warnings
-
                     warnings.warn(
                         f"the cache folder {folder} is not writable ({err}); the sweep's results "
                         "are not kept: set $TOPO_CACHE to a writable folder.",
@@ -450,31 +652,28 @@ def sweep(
 
     unkept: list = []
 
-    bar = tqdm(total=len(todo), desc=desc or getattr(fn, "__name__", "sweep"), leave=False)
+    bar = progress_bar(len(todo), desc or getattr(fn, "__name__", "sweep"), leave=False)
+
+    def where(i):
+        return paths[i] and (str(folder), paths[i].name)
+
     if c is None and (n == 1 or len(todo) == 1):
         for i in todo:
-            keep(*_run_task(fn, i, tasks[i], paths[i], None, **shared))
+            keep(*_run_task(fn, i, tasks[i], where(i), None, shared))  # threads: the notebook's
             bar.update()
-    else:
-        if c is None:
-            n = min(n, len(todo))
-            per_worker = threads or max(1, n_cores() // n)
-            config = parallel_config(backend="loky", n_jobs=n, inner_max_num_threads=per_worker)
-        else:
-            per_worker = threads
-            # what every task reads is sent to every worker once (joblib alone would send it to
-            # one worker, and the scheduler would then run every task there)
-            big = [v for v in shared.values() if not isinstance(v, (str, int, float, bool))]
-            config = parallel_config(backend="dask", client=c, n_jobs=-1, scatter=big or None)
-        with config:
+    elif c is None:
+        n = min(n, len(todo))
+        per_worker = threads or max(1, n_cores() // n)
+        with parallel_config(backend="loky", n_jobs=n, inner_max_num_threads=per_worker):
             calls = (
-                delayed(_run_task)(
-                    fn, i, tasks[i], paths[i] and str(paths[i]), per_worker, **shared
-                )
-                for i in todo
+                delayed(_run_task)(fn, i, tasks[i], where(i), per_worker, shared) for i in todo
             )
             for i, payload in Parallel(return_as="generator_unordered", batch_size=1)(calls):
                 keep(i, payload)
                 bar.update()
+    else:
+        for i, payload in _on_dask(c, fn, tasks, todo, where, threads or _host_threads(c), shared):
+            keep(i, payload)
+            bar.update()
     bar.close()
     return [results[i] for i in range(len(tasks))]

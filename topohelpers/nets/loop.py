@@ -25,6 +25,7 @@ import numpy as np
 
 from ..cache import cache_dir, config_key, load_arrays, save_arrays
 from ..checks import one_of, positive_int
+from ..sweeps import progress_bar
 from .ensemble import accelerator, member_losses
 from .precision import precision_scope
 
@@ -358,7 +359,9 @@ def fit(
             recorded.update(record(0))
         stops = sorted({s for s in snapshots if done < s <= steps} | {steps})
         bar = (
-            _progress(steps, done, desc + (f" (resumed at step {done:,})" if resumed else ""))
+            progress_bar(
+                steps, desc + (f" (resumed at step {done:,})" if resumed else ""), initial=done
+            )
             if progress
             else None
         )
@@ -460,12 +463,3 @@ def _pad(a, chunk):
     if len(a) == chunk:
         return a
     return np.concatenate([a, np.zeros((chunk - len(a), *a.shape[1:]), a.dtype)])
-
-
-def _progress(total, initial, desc):
-    import warnings
-
-    with warnings.catch_warnings():  # without ipywidgets tqdm.auto warns, then prints text bars
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, desc=desc, mininterval=2.0)

@@ -283,25 +283,18 @@ def _train_in_worker(parent_cache, token, progress, /, **kwargs):
     """One :func:`train_many` task: train into the parent's cache folder when this worker
     shares it (the parent's ``token`` file is there: same machine or shared storage), else into
     the worker's own and send the arrays back."""
+    import contextlib
     from pathlib import Path
 
-    from ..cache import ENV_VAR, cache_dir, config_key, load_arrays
+    from ..cache import cache_dir, cache_folder, config_key, load_arrays
 
     shared = (Path(parent_cache) / token).exists()
-    before = os.environ.get(ENV_VAR)
-    if shared:
-        os.environ[ENV_VAR] = parent_cache
-    try:
+    with cache_folder(parent_cache) if shared else contextlib.nullcontext():
         run = train_ensemble(progress=progress, **kwargs)
         name = f"ensemble-{config_key(run.config)}.npz"
-        return (
-            {"file": name} if shared else {"file": name, "arrays": load_arrays(cache_dir() / name)}
-        )
-    finally:
-        if before is None:
-            os.environ.pop(ENV_VAR, None)
-        else:
-            os.environ[ENV_VAR] = before
+        if shared:
+            return {"file": name}
+        return {"file": name, "arrays": load_arrays(cache_dir() / name)}
 
 
 def train_many(configs, *, n_jobs=None, client=None, **common) -> list:
