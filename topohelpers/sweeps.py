@@ -228,6 +228,11 @@ def _array_fingerprint(a: np.ndarray) -> dict:
     }
 
 
+def _users_code(module: str) -> bool:
+    """Code neither a library's nor this package's: keyed by its source, its reads walked."""
+    return library_version(module) is None and module.split(".")[0] != "topohelpers"
+
+
 def _named(kind: str, obj) -> dict:
     """A library's function or class by name and the library's version; the user's own by name
     and source."""
@@ -236,7 +241,7 @@ def _named(kind: str, obj) -> dict:
     version = library_version(module)
     if version is not None:
         out["library"] = version
-    elif module.split(".")[0] != "topohelpers":  # the package's code is in package_digest
+    elif _users_code(module):  # (the package's own code is in package_digest)
         try:
             out["source"] = hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
         except (OSError, TypeError):
@@ -328,10 +333,9 @@ def _function_fingerprint(fn, depth: int) -> dict:
     out = _named("function", fn)
     if bound is not None:
         out["self"] = fingerprint(bound, depth)
-    if "source" not in out and (library_version(module) or module.startswith("topohelpers")):
-        return out  # a library's or this package's function: its version, package_digest
-    if "source" not in out:
-        out["source"] = _code_digest(fn.__code__)
+    if not _users_code(module):
+        return out  # a library's function (by its version) or this package's (package_digest)
+    out.setdefault("source", _code_digest(fn.__code__))  # a function whose source is gone
     out["defaults"] = fingerprint(fn.__defaults__, depth)
     out["kwdefaults"] = fingerprint(fn.__kwdefaults__, depth)
     if depth >= 3:
